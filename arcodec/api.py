@@ -1,0 +1,230 @@
+"""The Python API: compress and decompress files, bytes and arrays.
+
+>>> import arcodec, numpy as np
+>>> digit = np.zeros((28, 28), np.uint8); digit[8:20, 13:15] = 1
+>>> r = arcodec.compress_image(digit)
+>>> bool(np.array_equal(arcodec.decompress_image(r.data), digit))
+True
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import autoregressive, container, zoo
+from .codecs import BINARY_IMAGE
+from .codecs import binary_image as bimg
+from .errors import ArcodecError, FormatError, InputError
+from .models import build_int_model
+
+DEFAULT_BINARY_MODEL = "made-mnist"
+
+
+@dataclass
+class Result:
+    """What one compress or decompress call did. ``data`` is the .arc or the restored bytes."""
+    data: bytes
+    model: str
+    dims: int                 # number of coded symbols (image pixels, bytes)
+    payload_bytes: int
+    header_bytes: int
+    nll_bits: float = 0.0     # integer model's -log2 likelihood of the input (compress only)
+    original_bytes: int = 0   # size of the uncompressed input / restored output
+
+    @property
+    def payload_bits_per_dim(self) -> float:
+        return 8 * self.payload_bytes / max(self.dims, 1)
+
+    @property
+    def nll_bits_per_dim(self) -> float:
+        return self.nll_bits / max(self.dims, 1)
+
+    @property
+    def overhead_pct(self) -> float:
+        return 100 * (8 * self.payload_bytes - self.nll_bits) / max(self.nll_bits, 1e-9)
+
+
+@dataclass
+class Session:
+    """Device, arithmetic and loaded models for a run of calls (no global state).
+
+    device: "auto" (CUDA when available), "cpu" or "cuda". dtype: accumulator float type of the
+    exact runtime (float32 uses digit planes; results are identical either way).
+    """
+    device: str = "auto"
+    dtype: torch.dtype = torch.float64
+    _models: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.device == "auto":
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif self.device == "cuda" and not torch.cuda.is_available():
+            raise InputError("--device cuda: no CUDA device is available")
+        elif self.device not in ("cpu", "cuda"):
+            raise InputError(f"unknown device {self.device!r} (use auto, cpu or cuda)")
+
+    def model(self, info: zoo.ModelInfo):
+        if info.sha256 not in self._models:
+            lm = zoo.load(info)
+            self._models[info.sha256] = (lm, build_int_model(lm.arch, lm.config, lm.tensors,
+                                                             self.device, self.dtype))
+        return self._models[info.sha256]
+
+
+def _session(s: Session | None) -> Session:
+    return s if s is not None else Session("cpu")
+
+
+def compress_image(bits: np.ndarray, model: str | None = None, session: Session | None = None,
+                   *, flag: int = bimg.FLAG_MODE_1) -> Result:
+    """(H, W) array in {0, 1} -> Result with the .arc bytes (decodes to a 1-bit PNG)."""
+    s = _session(session)
+    bits = np.asarray(bits)
+    if bits.ndim != 2 or not np.all((bits == 0) | (bits == 1)):
+        raise InputError("compress_image takes a 2-D array of 0s and 1s")
+    info = zoo.resolve(model or DEFAULT_BINARY_MODEL)
+    lm, im = s.model(info)
+    if lm.arch != "made":
+        raise InputError(f"model {info.name} does not code bilevel images")
+    h, w = bits.shape
+    if h * w != im.cfg.n_in:
+        raise InputError(f"model {info.name} codes {im.cfg.n_in}-pixel bilevel images "
+                         f"(28x28 for made-mnist); got {w}x{h}")
+    x = torch.from_numpy(bits.reshape(1, -1).astype(np.int64))
+    payload, nll = autoregressive.encode(im, x)
+    hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
+                           weights_hash=info.hash4, codec=BINARY_IMAGE, dims=[h, w],
+                           crc32=container.crc32(bits.astype(np.uint8).tobytes()), flags=flag)
+    data = container.pack(hdr, payload)
+    return Result(data, info.name, h * w, len(payload), len(data) - len(payload), nll,
+                  (h * w + 7) // 8)
+
+
+def compress_bytes(data: bytes, model: str | None = None,
+                   session: Session | None = None) -> Result:
+    """File contents -> Result with the .arc bytes. Picks the codec and model from the input."""
+    img = bimg.open_image(data)
+    if img is None:
+        raise InputError("input is not an image; this arcodec codes bilevel images only "
+                         "(byte/text files need the char-RNN codec, not yet available)")
+    conv = bimg.to_bits(img)
+    if conv is None:
+        raise InputError(f"unsupported image {bimg.describe(img)}: made-mnist codes 28x28 "
+                         "bilevel images (a 1-bit PNG, or 8-bit gray with only 0 and 255)")
+    bits, flag = conv
+    r = compress_image(bits, model, session, flag=flag)
+    r.original_bytes = len(data)
+    return r
+
+
+def _decode(arc: bytes, model: str | None, session: Session | None):
+    s = _session(session)
+    hdr, payload, hlen = container.unpack(arc)
+    if hdr.codec != BINARY_IMAGE:
+        raise FormatError(f"unknown codec {hdr.codec} in .arc file")
+    info = zoo.find(hdr.model_code, hdr.model_name, hdr.weights_hash, model)
+    lm, im = s.model(info)
+    if len(hdr.dims) != 2 or hdr.dims[0] * hdr.dims[1] != im.cfg.n_in:
+        raise FormatError(f"corrupt .arc file (shape {hdr.dims} does not fit {info.name})")
+    x = autoregressive.decode(im, payload, 1, im.cfg.n_in)
+    bits = x.numpy().reshape(hdr.dims).astype(np.uint8)
+    if container.crc32(bits.tobytes()) != hdr.crc32:
+        raise FormatError("checksum mismatch: the .arc file is corrupt")
+    return hdr, bits, info, len(payload), hlen
+
+
+def decompress_image(arc: bytes, model: str | None = None,
+                     session: Session | None = None) -> np.ndarray:
+    """.arc bytes -> (H, W) uint8 array in {0, 1}."""
+    return _decode(arc, model, session)[1]
+
+
+def decompress_bytes(arc: bytes, model: str | None = None,
+                     session: Session | None = None) -> Result:
+    """.arc bytes -> Result whose ``data`` is the restored file (same pixels and PNG mode)."""
+    hdr, bits, info, plen, hlen = _decode(arc, model, session)
+    out = bimg.to_png(bits, hdr.flags)
+    return Result(out, info.name, bits.size, plen, hlen, 0.0, len(out))
+
+
+def info(arc: bytes) -> dict:
+    """Header fields of an .arc file, without decoding it."""
+    hdr, payload, hlen = container.unpack(arc)
+    name = hdr.model_name or next((m.name for m in zoo.shipped() if m.code == hdr.model_code),
+                                  f"model #{hdr.model_code}")
+    dims = int(np.prod(hdr.dims)) if hdr.dims else 0
+    return {"model": name, "weights": hdr.weights_hash.hex(), "format_version": hdr.version,
+            "codec": hdr.codec, "shape": hdr.dims, "header_bytes": hlen,
+            "payload_bytes": len(payload), "file_bytes": len(arc),
+            "bits_per_dim": 8 * len(arc) / max(dims, 1),
+            "payload_bits_per_dim": 8 * len(payload) / max(dims, 1)}
+
+
+def write_atomic(path: Path, data: bytes, force: bool) -> None:
+    """Write via a temp file in the same folder and rename; refuse to overwrite unless ``force``."""
+    if path.exists() and not force:
+        raise ArcodecError(f"{path} already exists; use -f to overwrite")
+    fd, tmp = tempfile.mkstemp(prefix=".arcodec-", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read(src: str | Path) -> bytes:
+    if str(src) == "-":
+        return sys.stdin.buffer.read()
+    p = Path(src)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p} is a directory")
+    return p.read_bytes()
+
+
+def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool = False,
+                  model: str | None = None, session: Session | None = None) -> Result:
+    """Compress ``src`` to ``dst`` (default ``src.arc``; "-" is stdin/stdout). Keeps the input."""
+    dst = dst if dst is not None else ("-" if str(src) == "-" else f"{src}.arc")
+    _check_dst(dst, force)
+    r = compress_bytes(_read(src), model, session)
+    _emit(r.data, dst, force)
+    return r
+
+
+def decompress_file(src: str | Path, dst: str | Path | None = None, *, force: bool = False,
+                    model: str | None = None, session: Session | None = None) -> Result:
+    """Decompress ``src`` to ``dst`` (default: ``src`` without ``.arc``)."""
+    if dst is None:
+        if str(src) == "-":
+            dst = "-"
+        elif str(src).endswith(".arc"):
+            dst = str(src)[:-4]
+        else:
+            raise InputError(f"{src}: name does not end in .arc; give -o OUT")
+    _check_dst(dst, force)
+    r = decompress_bytes(_read(src), model, session)
+    _emit(r.data, dst, force)
+    return r
+
+
+def _check_dst(dst: str | Path, force: bool) -> None:
+    if str(dst) != "-" and Path(dst).exists() and not force:
+        raise ArcodecError(f"{dst} already exists; use -f to overwrite")
+
+
+def _emit(data: bytes, dst: str | Path, force: bool) -> None:
+    if str(dst) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(Path(dst), data, force)

@@ -1,0 +1,125 @@
+"""``arcodec`` command line: parses arguments, calls the API, prints, maps errors to exit codes."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import api, zoo
+from .errors import ArcodecError
+
+EXIT_ERROR = 1
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"arcodec: {msg}", err=True)
+
+
+def _run_each(files, one) -> None:
+    """Apply ``one`` to every file; report errors one line each; exit 1 if any failed."""
+    failed = False
+    for f in files:
+        try:
+            one(f)
+        except ArcodecError as e:
+            _fail(f"{f}: {e}" if not str(e).startswith(str(f)) else str(e))
+            failed = True
+        except KeyboardInterrupt:
+            _fail("interrupted")
+            sys.exit(130)
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+def _session(device: str) -> api.Session:
+    try:
+        return api.Session(device)
+    except ArcodecError as e:
+        _fail(str(e))
+        sys.exit(EXIT_ERROR)
+
+
+def _check_single_output(files, output) -> None:
+    if output is not None and len(files) > 1:
+        _fail("-o/--output needs exactly one input file")
+        sys.exit(EXIT_ERROR)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="arcodec")
+def main() -> None:
+    """arcodec: lossless compression with learned autoregressive models."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("-o", "--output", help="output file (one input only; '-' for stdout)")
+@click.option("-f", "--force", is_flag=True, help="overwrite existing output files")
+@click.option("--model", help="registry name or .safetensors path (default: chosen from input)")
+@click.option("--device", default="auto", show_default=True,
+              type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("-v", "--verbose", is_flag=True, help="print bits/dim, NLL and overhead")
+def compress(files, output, force, model, device, verbose) -> None:
+    """Compress FILES to FILE.arc (inputs are kept; '-' reads stdin)."""
+    _check_single_output(files, output)
+    s = _session(device)
+
+    def one(f):
+        r = api.compress_file(f, output, force=force, model=model, session=s)
+        if verbose:
+            click.echo(f"{f}: {r.original_bytes} -> {len(r.data)} bytes "
+                       f"(ratio {r.original_bytes / len(r.data):.2f}), model {r.model}, "
+                       f"payload {r.payload_bits_per_dim:.4f} bits/dim, "
+                       f"NLL {r.nll_bits_per_dim:.4f} bits/dim, "
+                       f"overhead {r.overhead_pct:+.2f}%, header {r.header_bytes} bytes",
+                       err=True)
+
+    _run_each(files, one)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("-o", "--output", help="output file (one input only; '-' for stdout)")
+@click.option("-f", "--force", is_flag=True, help="overwrite existing output files")
+@click.option("--model", help="weight file for files made with a user model")
+@click.option("--device", default="auto", show_default=True,
+              type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("-v", "--verbose", is_flag=True, help="print what was restored")
+def decompress(files, output, force, model, device, verbose) -> None:
+    """Restore FILES (FILE.arc -> FILE)."""
+    _check_single_output(files, output)
+    s = _session(device)
+
+    def one(f):
+        r = api.decompress_file(f, output, force=force, model=model, session=s)
+        if verbose:
+            click.echo(f"{f}: {r.dims} symbols restored with {r.model} "
+                       f"({r.payload_bits_per_dim:.4f} payload bits/dim)", err=True)
+
+    _run_each(files, one)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+def info(files) -> None:
+    """Show the model, shape and sizes of .arc FILES."""
+    def one(f):
+        d = api.info(api._read(f))
+        click.echo(f"{f}: model {d['model']} (weights {d['weights']}), format v{d['format_version']}, "
+                   f"shape {'x'.join(map(str, d['shape']))}, header {d['header_bytes']} B, "
+                   f"payload {d['payload_bytes']} B, {d['bits_per_dim']:.4f} bits/dim "
+                   f"({d['payload_bits_per_dim']:.4f} payload)")
+
+    _run_each(files, one)
+
+
+@main.command()
+def models() -> None:
+    """List installed models with their domain and measured bits/dim."""
+    for m in zoo.shipped():
+        click.echo(f"{m.name:16} {m.domain:28} {m.bits_per_dim} bits/dim (test set)  "
+                   f"sha256 {m.sha256[:12]}")
+
+
+if __name__ == "__main__":
+    main()

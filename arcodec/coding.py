@@ -1,0 +1,98 @@
+"""Entropy coding over constriction's range coder, from integer frequency tables.
+
+Why the range coder (a queue) and not ANS (a stack): symbols decode in the order they were
+encoded, so the encoder can stream and the decoder can ask the model for one conditional at a
+time; and its end-of-message overhead is smaller (measured on 784-symbol binary messages:
+range 17.4 bits over the NLL, ANS 35.7 bits, before trimming).
+
+Frequencies are integers (each >= 1, rows summing to a fixed power of two) passed to
+constriction as exact float64 values with ``perfect=False``; constriction's fixed
+quantisation of those values is a pure function of our integers, so both sides use the same table.
+
+Tail trimming: the range decoder reads zero bits past the end of its input. After encoding, the
+encoder keeps the shortest byte prefix of the big-endian bit stream (rounded down or up) that
+still decodes to exactly the same symbols, checked by running the decoder. This saves ~2 bytes
+per message, which matters for 100-bit images.
+"""
+from __future__ import annotations
+
+import constriction
+import numpy as np
+
+from .errors import FormatError
+
+_MODEL = constriction.stream.model.Categorical(perfect=False)
+TRIM_MAX_SYMBOLS = 1 << 16   # messages longer than this are not trimmed (verification cost)
+TRIM_MAX_BYTES = 8           # try to drop at most this many trailing bytes
+
+
+def _probs(freqs: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(freqs, dtype=np.float64)
+
+
+def _to_bytes(words: np.ndarray) -> bytes:
+    return words.astype(">u4").tobytes()
+
+
+def _to_words(payload: bytes) -> np.ndarray:
+    padded = payload + b"\0" * (-len(payload) % 4)
+    return np.frombuffer(padded, dtype=">u4").astype(np.uint32)
+
+
+def encode(symbols: np.ndarray, freqs: np.ndarray) -> bytes:
+    """Encode ``symbols`` (n,) with one frequency row each, ``freqs`` (n, k) int -> payload bytes."""
+    symbols = np.ascontiguousarray(symbols, dtype=np.int32)
+    probs = _probs(freqs)
+    enc = constriction.stream.queue.RangeEncoder()
+    if len(symbols):
+        enc.encode(symbols, _MODEL, probs)
+    full = _to_bytes(enc.get_compressed())
+    if len(symbols) > TRIM_MAX_SYMBOLS:
+        return full
+    return _trim(full, symbols, probs)
+
+
+def _decodes_to(payload: bytes, symbols: np.ndarray, probs: np.ndarray) -> bool:
+    try:
+        dec = constriction.stream.queue.RangeDecoder(_to_words(payload))
+        return bool(np.array_equal(dec.decode(_MODEL, probs), symbols)) if len(symbols) else True
+    except Exception:
+        return False
+
+
+def _trim(full: bytes, symbols: np.ndarray, probs: np.ndarray) -> bytes:
+    for k in range(max(0, len(full) - TRIM_MAX_BYTES), len(full)):
+        head = int.from_bytes(full[:k], "big") if k else 0
+        for cand in (head, head + 1):
+            if cand >= 256**k and (k or cand):
+                continue
+            payload = cand.to_bytes(k, "big") if k else b""
+            if _decodes_to(payload, symbols, probs):
+                return payload
+    return full
+
+
+class Decoder:
+    """Decode symbols in encoding order, a batch of frequency rows at a time.
+
+    >>> f = np.array([[3, 1], [1, 3]]) * 16384
+    >>> Decoder(encode(np.array([0, 1]), f)).decode(f).tolist()
+    [0, 1]
+    """
+
+    def __init__(self, payload: bytes):
+        self._dec = constriction.stream.queue.RangeDecoder(_to_words(payload))
+
+    def decode(self, freqs: np.ndarray) -> np.ndarray:
+        """(m, k) integer frequency rows -> (m,) int32 symbols."""
+        try:
+            return self._dec.decode(_MODEL, _probs(freqs))
+        except Exception as e:
+            raise FormatError(f"corrupt payload ({e})") from None
+
+
+def nll_bits(symbols: np.ndarray, freqs: np.ndarray) -> float:
+    """Sum of -log2 of the coded probabilities: what an ideal coder would spend."""
+    f = np.asarray(freqs, dtype=np.float64)
+    p = f[np.arange(len(symbols)), np.asarray(symbols)] / f.sum(axis=1)
+    return float(-np.log2(p).sum())

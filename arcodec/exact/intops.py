@@ -1,0 +1,73 @@
+"""Integer-exact arithmetic on float or int tensors.
+
+Every value handled here is an integer. Matrix products run in a float dtype (so BLAS/cuBLAS
+can do the work) but only where the sum of the absolute values of all terms is provably below
+the dtype's exact-integer limit (2^24 for float32, 2^53 for float64). Then every partial sum,
+in any order, blocking or split-K scheme, is an exactly representable integer, so the result
+does not depend on the library, thread count, batch size or device.
+
+When the bound does not fit, the integer input is split into base-2^b digits and each digit
+plane is multiplied separately; the planes are recombined in int64.
+"""
+from __future__ import annotations
+
+import torch
+
+EXACT_LIMIT = {torch.float32: 2**24, torch.float64: 2**53}
+
+
+def digit_bits(k: int, w_max: int, x_max: int, dtype: torch.dtype) -> int:
+    """Bits per digit plane so that ``k * w_max * (2**b - 1) < limit(dtype)``.
+
+    Returns ``x_max.bit_length()`` (a single plane) when the whole input fits.
+    Raises ValueError when not even 1-bit planes fit.
+    """
+    limit = EXACT_LIMIT[dtype]
+    need = max(int(x_max), 1).bit_length()
+    if k * w_max * int(x_max) < limit:
+        return need
+    b = 0
+    while b < need and k * w_max * (2 ** (b + 1) - 1) < limit:
+        b += 1
+    if b == 0:
+        raise ValueError(f"no exact {dtype} product: k={k}, |w|<={w_max}")
+    return b
+
+
+def exact_matmul(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max: int,
+                 dtype: torch.dtype) -> torch.Tensor:
+    """Exact integer product ``x @ w_t``.
+
+    x: (N, K) integer-valued, 0 <= x <= x_max (non-negative activations or binary inputs).
+    w_t: (K, M) integer-valued, |w| <= w_max, already in ``dtype`` on x's device.
+    Returns (N, M) int64.
+    """
+    if x.numel() and (x.min() < 0 or x.max() > x_max):
+        raise ValueError("exact_matmul input outside its declared range")
+    k = x.shape[-1]
+    b = digit_bits(k, w_max, x_max, dtype)
+    xi = x.to(torch.int64)
+    if b >= max(int(x_max), 1).bit_length():
+        return (xi.to(dtype) @ w_t).to(torch.int64)
+    out = None
+    shift = 0
+    mask = (1 << b) - 1
+    while (x_max >> shift) > 0:
+        plane = ((xi >> shift) & mask).to(dtype)
+        part = (plane @ w_t).to(torch.int64) << shift
+        out = part if out is None else out + part
+        shift += b
+    return out
+
+
+def fixed_multiplier(scale: torch.Tensor, shift: int = 24) -> torch.Tensor:
+    """Fixed-point multiplier ``round(scale * 2**shift)`` as int64 (computed once, at conversion)."""
+    return torch.round(scale.to(torch.float64) * 2.0**shift).to(torch.int64)
+
+
+def requant(acc: torch.Tensor, mult: torch.Tensor, shift: int = 24) -> torch.Tensor:
+    """Round-half-up ``acc * mult / 2**shift`` in int64 (arithmetic shift, exact everywhere).
+
+    acc: (..., M) int64; mult: (M,) int64. Caller guarantees |acc * mult| < 2^62.
+    """
+    return (acc * mult + (1 << (shift - 1))) >> shift
