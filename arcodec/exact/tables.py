@@ -24,10 +24,20 @@ def _exp_table_list(n: int, one: int, bits: int) -> tuple[int, ...]:
                  for d in range(n))
 
 
+@lru_cache(maxsize=8)
+def _exp_table(device: str) -> torch.Tensor:
+    t = torch.tensor(_exp_table_list(2 * LOGIT_MAX + 1, LOGIT_ONE, EXP_BITS), dtype=torch.int64,
+                     device=device)
+    t.requires_grad_(False)
+    return t
+
+
 def exp_table(device: torch.device | str = "cpu") -> torch.Tensor:
-    """(2*LOGIT_MAX + 1,) int64: ``round(2^EXP_BITS * exp(-d / LOGIT_ONE))`` for d = 0, 1, ..."""
-    return torch.tensor(_exp_table_list(2 * LOGIT_MAX + 1, LOGIT_ONE, EXP_BITS),
-                        dtype=torch.int64, device=device)
+    """(2*LOGIT_MAX + 1,) int64: ``round(2^EXP_BITS * exp(-d / LOGIT_ONE))`` for d = 0, 1, ...
+
+    Memoised per device (a read-only constant; callers must not modify it).
+    """
+    return _exp_table(str(torch.device(device)))
 
 
 def logits_to_freqs(logits: torch.Tensor, total_bits: int = 16) -> torch.Tensor:

@@ -18,7 +18,16 @@ from ..exact.fakequant import ActQuant, fake_quant_weight, weight_scale
 from ..exact.intops import exact_matmul, fixed_multiplier, requant
 from ..exact.tables import LOGIT_MAX, LOGIT_ONE, logits_to_freqs
 
-SHIFT = 32  # fixed-point shift of every requantisation multiplier
+MAX_SHIFT = 32  # largest fixed-point shift of a requantisation multiplier
+
+
+def _pick_shift(acc_bound: int, ratio: torch.Tensor) -> int:
+    """Largest shift <= MAX_SHIFT with ``acc_bound * round(ratio * 2^shift) < 2^62``."""
+    r = float(ratio.abs().max())
+    for shift in range(MAX_SHIFT, 7, -1):
+        if acc_bound * (round(r * 2.0**shift) + 1) < 2**62:
+            return shift
+    raise ValueError("requantisation ratio too large for int64")
 
 
 @dataclass
@@ -87,30 +96,46 @@ class MADE(nn.Module):
 
 
 def to_integer(model: MADE) -> dict[str, torch.Tensor]:
-    """Convert a trained float MADE to the integer tensors of ``IntMADE`` (done once, on CPU)."""
+    """Convert a trained float MADE to the integer tensors of ``IntMADE`` (done once, on CPU).
+
+    Per layer i: ``w{i}`` int8 weights, ``b{i}`` int64 bias in accumulator units, ``m{i}`` int64
+    multipliers and ``s{i}`` their shift (chosen so the int64 product provably cannot overflow);
+    ``wd``, ``md``, ``sd`` for the direct connections.
+    """
     cfg = model.cfg
     qmax = 2 ** (cfg.weight_bits - 1) - 1
+    amax = 2**cfg.act_bits - 1
     t: dict[str, torch.Tensor] = {}
+
+    def add(key: str, w: torch.Tensor, bias: torch.Tensor | None, in_scale, in_max: int,
+            out_ratio) -> None:
+        s = weight_scale(w, cfg.weight_bits).double()
+        wq = torch.clamp(torch.round(w / s[:, None]), -qmax, qmax)
+        acc_scale = s * in_scale
+        b = torch.round(bias.double() / acc_scale) if bias is not None else torch.zeros_like(s)
+        bound = w.shape[1] * qmax * in_max + int(b.abs().max())
+        ratio = acc_scale * out_ratio
+        shift = _pick_shift(bound, ratio)
+        t[f"w{key}"] = wq.to(torch.int8)
+        t[f"b{key}"] = b.to(torch.int64)
+        t[f"m{key}"] = fixed_multiplier(ratio, shift)
+        t[f"s{key}"] = torch.tensor(shift, dtype=torch.int64)
+
     in_scale = torch.tensor(1.0, dtype=torch.float64)
     n = len(model.layers)
     with torch.no_grad():
         for i, layer in enumerate(model.layers):
             w = (layer.weight * model.mask(i)).double()
-            s = weight_scale(w, cfg.weight_bits).double()
-            t[f"w{i}"] = torch.clamp(torch.round(w / s[:, None]), -qmax, qmax).to(torch.int8)
-            acc_scale = s * in_scale
-            t[f"b{i}"] = torch.round(layer.bias.double() / acc_scale).to(torch.int64)
+            in_max = 1 if i == 0 else amax
             if i < n - 1:
                 out_scale = model.acts[i].scale.double()
-                t[f"m{i}"] = fixed_multiplier(acc_scale / out_scale, SHIFT)
+                add(str(i), w, layer.bias, in_scale, in_max, 1 / out_scale)
                 in_scale = out_scale
             else:
-                t[f"m{i}"] = fixed_multiplier(acc_scale * LOGIT_ONE, SHIFT)
+                add(str(i), w, layer.bias, in_scale, in_max, LOGIT_ONE)
         if model.direct is not None:
-            w = (model.direct.weight * model.mask(n)).double()
-            s = weight_scale(w, cfg.weight_bits).double()
-            t["wd"] = torch.clamp(torch.round(w / s[:, None]), -qmax, qmax).to(torch.int8)
-            t["md"] = fixed_multiplier(s * LOGIT_ONE, SHIFT)
+            add("d", (model.direct.weight * model.mask(n)).double(), None, 1.0, 1, LOGIT_ONE)
+            del t["bd"]
     return t
 
 
@@ -132,10 +157,12 @@ class IntMADE:
         self.w_t = [tensors[f"w{i}"].to(self.device, dtype).T.contiguous() for i in range(self.n)]
         self.b = [tensors[f"b{i}"].to(self.device, torch.int64) for i in range(self.n)]
         self.m = [tensors[f"m{i}"].to(self.device, torch.int64) for i in range(self.n)]
+        self.s = [int(tensors[f"s{i}"]) for i in range(self.n)]
         self.direct = "wd" in tensors
         if self.direct:
             self.wd_t = tensors["wd"].to(self.device, dtype).T.contiguous()
             self.md = tensors["md"].to(self.device, torch.int64)
+            self.sd = int(tensors["sd"])
         self.check_bounds()
 
     def in_max(self, i: int) -> int:
@@ -148,19 +175,21 @@ class IntMADE:
             acc = k * self.wmax * self.in_max(i) + int(self.b[i].abs().max())
             if acc * int(self.m[i].abs().max()) >= 2**62:
                 raise ValueError(f"layer {i}: requantisation bound exceeds int64")
+        if self.direct and self.wd_t.shape[0] * self.wmax * int(self.md.abs().max()) >= 2**62:
+            raise ValueError("direct layer: requantisation bound exceeds int64")
 
     def _mm(self, x: torch.Tensor, i: int) -> torch.Tensor:
         return exact_matmul(x, self.w_t[i], x_max=self.in_max(i), w_max=self.wmax, dtype=self.dtype)
 
     def _act(self, acc: torch.Tensor, i: int) -> torch.Tensor:
-        return requant(acc, self.m[i], SHIFT).clamp(0, self.amax)
+        return requant(acc, self.m[i], self.s[i]).clamp(0, self.amax)
 
     def _logit(self, acc_out: torch.Tensor, acc_direct: torch.Tensor | None,
                cols: slice | int = slice(None)) -> torch.Tensor:
         """Output accumulators (for output columns ``cols``) -> clamped fixed-point logits."""
-        lg = requant(acc_out, self.m[-1][cols], SHIFT)
+        lg = requant(acc_out, self.m[-1][cols], self.s[-1])
         if acc_direct is not None:
-            lg = lg + requant(acc_direct, self.md[cols], SHIFT)
+            lg = lg + requant(acc_direct, self.md[cols], self.sd)
         return lg.clamp(-LOGIT_MAX, LOGIT_MAX)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,1 @@
+"""arcodec benchmark suite (uses only the public API). Run: python -m benchmarks --help"""

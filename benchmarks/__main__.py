@@ -1,0 +1,77 @@
+"""python -m benchmarks [--quick] [--out DIR] [--data-dir DIR] [--device auto|cpu|cuda]
+
+Writes results.json (figures, package versions, machine, date) and results.md to --out.
+Exits 1 if a round trip is not exact or a payload exceeds its integer NLL by more than
+0.1% + 8 bytes.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import torch
+
+import arcodec
+from arcodec.train.data import data_dir
+
+from . import mnist_binary
+
+SUITES = {"mnist-binary": mnist_binary}
+
+
+def machine(session: arcodec.Session) -> dict:
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+            "device": session.device,
+            "gpu": torch.cuda.get_device_name() if session.device == "cuda" else None,
+            "packages": {p: version(p) for p in ("arcodec", "torch", "constriction", "numpy")},
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap.add_argument("--quick", action="store_true", help="small subsets (CI, a few minutes)")
+    ap.add_argument("--out", default="results", help="output folder")
+    ap.add_argument("--data-dir", default=None, help="data sets (default: $ARCODEC_DATA)")
+    ap.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--suite", action="append", choices=sorted(SUITES), help="default: all")
+    a = ap.parse_args(argv)
+    try:
+        root = data_dir(a.data_dir)
+    except FileNotFoundError as e:
+        print(f"benchmarks: {e}", file=sys.stderr)
+        return 2
+    session = arcodec.Session(a.device)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results, ok = [], True
+    md = [f"# arcodec benchmark ({'quick' if a.quick else 'full'})", ""]
+    for name in a.suite or sorted(SUITES):
+        mod = SUITES[name]
+        try:
+            r = mod.run(root, a.quick, session)
+        except FileNotFoundError as e:
+            r = {"suite": name, "missing_data": str(e)}
+            md += [f"## {name}", "", f"missing data: {e}", ""]
+            results.append(r)
+            continue
+        results.append(r)
+        ok &= bool(r["round_trip_exact"] and r["overhead_within_bound"])
+        md += [f"## {name}", "", mod.markdown(r), ""]
+    doc = {"machine": machine(session), "quick": a.quick, "results": results}
+    (out / "results.json").write_text(json.dumps(doc, indent=1, default=float))
+    (out / "results.md").write_text("\n".join(md))
+    print("\n".join(md))
+    if not ok:
+        print("benchmarks: FAILED (inexact round trip or payload over its NLL bound)",
+              file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

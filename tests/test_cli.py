@@ -1,0 +1,183 @@
+"""The arcodec command line, driven as a user would, on real MNIST test digits."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from arcodec import container
+from arcodec.cli import main
+
+from .conftest import save_1bit_png
+
+
+def _run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def _pixels(p: Path) -> np.ndarray:
+    return np.asarray(Image.open(p))
+
+
+def test_help_lists_the_commands():
+    r = _run("--help")
+    assert r.exit_code == 0
+    for cmd in ("compress", "decompress", "info", "models"):
+        assert cmd in r.output
+
+
+def test_hundred_digits_round_trip_with_compact_files(tmp_path, test_digits):
+    files = [save_1bit_png(test_digits[i], tmp_path / f"d{i}.png") for i in range(100)]
+    originals = [_pixels(f) for f in files]
+    r = _run("compress", *map(str, files))
+    assert r.exit_code == 0, r.output
+    for f in files:
+        arc = Path(f"{f}.arc").read_bytes()
+        _, payload, hlen = container.unpack(arc)
+        assert hlen <= 16
+        f.unlink()
+    r = _run("decompress", *[f"{f}.arc" for f in files])
+    assert r.exit_code == 0, r.output
+    for f, orig in zip(files, originals):
+        assert Image.open(f).mode == "1"
+        assert np.array_equal(_pixels(f), orig)
+
+
+def test_gray_0_255_image_comes_back_as_gray(tmp_path, test_digits):
+    src = tmp_path / "g.png"
+    Image.fromarray((test_digits[5] * 255).astype(np.uint8), mode="L").save(src)
+    assert _run("compress", str(src), "-o", str(tmp_path / "g.arc")).exit_code == 0
+    r = _run("decompress", str(tmp_path / "g.arc"), "-o", str(tmp_path / "out.png"))
+    assert r.exit_code == 0, r.output
+    out = Image.open(tmp_path / "out.png")
+    assert out.mode == "L" and np.array_equal(np.asarray(out), np.asarray(Image.open(src)))
+
+
+def test_verbose_reports_bits_per_dim_nll_and_overhead(tmp_path, test_digits):
+    src = save_1bit_png(test_digits[0], tmp_path / "a.png")
+    r = _run("compress", "-v", str(src))
+    assert r.exit_code == 0
+    assert "bits/dim" in r.output and "NLL" in r.output and "overhead" in r.output
+
+
+def test_existing_output_is_not_overwritten_without_force(tmp_path, test_digits):
+    src = save_1bit_png(test_digits[0], tmp_path / "a.png")
+    (tmp_path / "a.png.arc").write_bytes(b"keep me")
+    r = _run("compress", str(src))
+    assert r.exit_code != 0 and "already exists" in r.output
+    assert (tmp_path / "a.png.arc").read_bytes() == b"keep me"
+    assert _run("compress", "-f", str(src)).exit_code == 0
+    assert (tmp_path / "a.png.arc").read_bytes() != b"keep me"
+
+
+def test_stdin_to_stdout_round_trip(test_digits, tmp_path):
+    src = save_1bit_png(test_digits[9], tmp_path / "s.png")
+    r = CliRunner().invoke(main, ["compress", "-"], input=src.read_bytes())
+    assert r.exit_code == 0
+    arc = r.stdout_bytes
+    r2 = CliRunner().invoke(main, ["decompress", "-"], input=arc)
+    assert r2.exit_code == 0
+    out = tmp_path / "o.png"
+    out.write_bytes(r2.stdout_bytes)
+    assert np.array_equal(_pixels(out), _pixels(src))
+
+
+def test_info_names_model_shape_and_sizes(tmp_path, test_digits):
+    src = save_1bit_png(test_digits[0], tmp_path / "a.png")
+    _run("compress", str(src))
+    r = _run("info", f"{src}.arc")
+    assert r.exit_code == 0 and "made-mnist" in r.output and "28x28" in r.output
+
+
+def test_models_lists_made_mnist():
+    r = _run("models")
+    assert r.exit_code == 0 and "made-mnist" in r.output and "bits/dim" in r.output
+
+
+def _bad_file_case(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(data)
+    before = set(tmp_path.iterdir())
+    r = _run("decompress", str(p))
+    assert r.exit_code != 0
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("arcodec: ")
+    assert "Traceback" not in r.output
+    assert set(tmp_path.iterdir()) == before          # no output, no temp file left
+    return lines[0]
+
+
+@pytest.fixture
+def good_arc(tmp_path, test_digits):
+    src = save_1bit_png(test_digits[3], tmp_path / "x.png")
+    _run("compress", str(src))
+    data = Path(f"{src}.arc").read_bytes()
+    Path(f"{src}.arc").unlink()
+    src.unlink()
+    return data
+
+
+def test_empty_file_gives_one_line_error(tmp_path):
+    assert "empty" in _bad_file_case(tmp_path, "e.arc", b"")
+
+
+def test_random_bytes_give_one_line_error(tmp_path):
+    rng = np.random.default_rng(0)
+    assert "not an .arc" in _bad_file_case(tmp_path, "r.arc", rng.bytes(300))
+
+
+def test_truncated_file_gives_one_line_error(tmp_path, good_arc):
+    for n in (3, 10, len(good_arc) - 1):
+        assert "truncated" in _bad_file_case(tmp_path, f"t{n}.arc", good_arc[:n])
+
+
+def test_corrupted_payload_is_detected(tmp_path, good_arc):
+    bad = bytearray(good_arc)
+    bad[-2] ^= 0x5A
+    msg = _bad_file_case(tmp_path, "c.arc", bytes(bad))
+    assert "corrupt" in msg or "checksum" in msg
+
+
+def test_wrong_weights_hash_names_the_model_needed(tmp_path, good_arc):
+    bad = bytearray(good_arc)
+    bad[4:8] = b"\x00\x11\x22\x33"
+    msg = _bad_file_case(tmp_path, "w.arc", bytes(bad))
+    assert "made-mnist" in msg and "00112233" in msg
+
+
+def test_unknown_model_names_what_is_needed(tmp_path, good_arc):
+    bad = bytearray(good_arc)
+    bad[3] = 200
+    assert "not installed" in _bad_file_case(tmp_path, "u.arc", bytes(bad))
+
+
+def test_unsupported_image_says_what_the_model_accepts(tmp_path):
+    p = tmp_path / "rgb.png"
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(p)
+    r = _run("compress", str(p))
+    assert r.exit_code != 0 and "28x28 bilevel" in r.output
+    assert not (tmp_path / "rgb.png.arc").exists()
+
+
+def test_missing_input_file_gives_one_line_error(tmp_path):
+    r = _run("compress", str(tmp_path / "nope.png"))
+    assert r.exit_code != 0 and "no such file" in r.output
+
+
+@pytest.mark.parametrize("enc_threads,dec_threads", [(1, 2), (2, 1)])
+def test_file_written_with_one_thread_count_decodes_with_another(tmp_path, test_digits,
+                                                                 enc_threads, dec_threads):
+    import os
+    import subprocess
+    import sys
+    src = save_1bit_png(test_digits[42], tmp_path / "t.png")
+    exe = [sys.executable, "-m", "arcodec.cli"]
+
+    def run(threads, *args):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        subprocess.run(exe + list(args), env=env, check=True, capture_output=True)
+
+    run(enc_threads, "compress", str(src), "-o", str(tmp_path / "t.arc"))
+    run(dec_threads, "decompress", str(tmp_path / "t.arc"), "-o", str(tmp_path / "back.png"))
+    assert np.array_equal(_pixels(tmp_path / "back.png"), _pixels(src))

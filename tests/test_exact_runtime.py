@@ -1,0 +1,77 @@
+"""The integer-exact runtime: exact products, requantisation and frequency tables."""
+import pytest
+import torch
+
+from arcodec.exact.intops import digit_bits, exact_matmul, requant
+from arcodec.exact.tables import LOGIT_MAX, logits_to_freqs
+
+
+def _int_case(n=16, k=1024, m=64, x_max=4095, w_max=127, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, x_max + 1, (n, k), generator=g)
+    w = torch.randint(-w_max, w_max + 1, (k, m), generator=g)
+    return x, w
+
+
+def test_fp32_digit_planes_equal_int64_reference():
+    x, w = _int_case()
+    ref = x @ w                                   # int64 reference
+    got = exact_matmul(x, w.float(), x_max=4095, w_max=127, dtype=torch.float32)
+    assert torch.equal(got, ref)
+
+
+def test_fp64_single_pass_equals_int64_reference():
+    x, w = _int_case(seed=1)
+    got = exact_matmul(x, w.double(), x_max=4095, w_max=127, dtype=torch.float64)
+    assert torch.equal(got, x @ w)
+
+
+def test_plain_fp32_product_over_the_bound_is_not_exact():
+    """Why digit planes exist: the same product in one fp32 pass loses low bits."""
+    x = torch.full((1, 1024), 4095)
+    w = torch.full((1024, 1), 127)
+    w[::2] = 126
+    plain = (x.float() @ w.float()).to(torch.int64)
+    assert not torch.equal(plain, x @ w)
+    assert torch.equal(exact_matmul(x, w.float(), x_max=4095, w_max=127, dtype=torch.float32), x @ w)
+
+
+def test_digit_bits_respect_the_fp32_limit():
+    b = digit_bits(1024, 127, 4095, torch.float32)
+    assert 1024 * 127 * (2**b - 1) < 2**24
+    assert 1024 * 127 * (2 ** (b + 1) - 1) >= 2**24
+
+
+def test_exact_matmul_rejects_inputs_outside_their_declared_range():
+    with pytest.raises(ValueError):
+        exact_matmul(torch.tensor([[5000]]), torch.ones(1, 1), x_max=4095, w_max=1,
+                     dtype=torch.float64)
+
+
+def test_requant_rounds_half_up_for_negative_and_positive_values():
+    acc = torch.tensor([-3, -2, -1, 0, 1, 2, 3])
+    half = torch.full((7,), 1 << 31)               # multiply by 0.5 with shift 32
+    assert requant(acc, half, 32).tolist() == [-1, -1, 0, 0, 1, 1, 2]
+
+
+def test_frequency_tables_are_positive_and_sum_to_the_total():
+    g = torch.Generator().manual_seed(0)
+    lg = torch.randint(-3 * LOGIT_MAX, 3 * LOGIT_MAX, (500, 256), generator=g)
+    f = logits_to_freqs(lg, 16)
+    assert int(f.min()) >= 1
+    assert torch.all(f.sum(-1) == 2**16)
+
+
+def test_frequency_tables_follow_the_logits():
+    f = logits_to_freqs(torch.tensor([[0, 0], [0, 64], [0, -LOGIT_MAX]]), 16)
+    assert f[0].tolist() == [32768, 32768]
+    assert abs(f[1, 1] / 65536 - 0.7311) < 1e-3     # sigmoid(1)
+    assert f[2, 1] == 1
+
+
+def test_frequency_tables_do_not_depend_on_batch_layout():
+    g = torch.Generator().manual_seed(1)
+    lg = torch.randint(-LOGIT_MAX, LOGIT_MAX, (64, 256), generator=g)
+    whole = logits_to_freqs(lg)
+    rows = torch.cat([logits_to_freqs(lg[i:i + 1]) for i in range(64)])
+    assert torch.equal(whole, rows)
