@@ -13,14 +13,15 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from . import autoregressive, container, zoo
-from .codecs import BINARY_IMAGE
+from .codecs import BINARY_IMAGE, BYTES, STORED, bytes_stream
 from .codecs import binary_image as bimg
-from .errors import ArcodecError, FormatError, InputError
+from .errors import ArcodecError, FormatError, InputError, ModelError
 from .models import build_int_model
 
 DEFAULT_BINARY_MODEL = "made-mnist"
@@ -36,6 +37,8 @@ class Result:
     header_bytes: int
     nll_bits: float = 0.0     # integer model's -log2 likelihood of the input (compress only)
     original_bytes: int = 0   # size of the uncompressed input / restored output
+    name: str | None = None   # stored original file name (bytes codec), on decompress
+    mode: int | None = None   # stored permission bits (bytes codec), on decompress
 
     @property
     def payload_bits_per_dim(self) -> float:
@@ -106,58 +109,139 @@ def compress_image(bits: np.ndarray, model: str | None = None, session: Session 
                   (h * w + 7) // 8)
 
 
-def compress_bytes(data: bytes, model: str | None = None,
-                   session: Session | None = None) -> Result:
-    """File contents -> Result with the .arc bytes. Picks the codec and model from the input."""
+DEFAULT_BYTES_MODEL = "charrnn-text"
+
+
+def _bytes_extra(name: str | None, mode: int | None) -> bytes:
+    if name is None and mode is None:
+        return b""
+    return container._varint(mode or 0) + (name or "").encode("utf-8", "surrogateescape")
+
+
+def _parse_bytes_extra(extra: bytes) -> tuple[str | None, int | None]:
+    if not extra:
+        return None, None
+    r = container._Reader(extra)
+    mode = r.varint("mode")
+    return extra[r.pos:].decode("utf-8", "surrogateescape") or None, mode
+
+
+def compress_data(data: bytes, model: str | None = None, session: Session | None = None, *,
+                  name: str | None = None, mode: int | None = None,
+                  progress: Callable[[int], None] | None = None) -> Result:
+    """Any bytes -> Result with the .arc bytes, coded by a byte model (default charrnn-text).
+
+    ``name`` and ``mode`` (permission bits) are stored in the file when given.
+    """
+    s = _session(session)
+    info = zoo.resolve(model or DEFAULT_BYTES_MODEL)
+    lm, im = s.model(info)
+    if lm.arch != "charrnn":
+        raise InputError(f"model {info.name} does not code byte streams")
+    n_streams = bytes_stream.streams_for(len(data))
+    payload, nll = bytes_stream.encode(im, data, n_streams, progress)
+    hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
+                           weights_hash=info.hash4, codec=BYTES, dims=[len(data), n_streams],
+                           crc32=container.crc32(data), extra=_bytes_extra(name, mode))
+    used = info.name
+    if len(payload) >= len(data) > 0:          # the model would expand it: store it as is
+        payload, used = data, "stored"
+        hdr = container.Header(model_code=0, model_name="", weights_hash=bytes(4), codec=STORED,
+                               dims=[len(data)], crc32=hdr.crc32, extra=hdr.extra)
+    arc = container.pack(hdr, payload)
+    return Result(arc, used, len(data), len(payload), len(arc) - len(payload), nll, len(data))
+
+
+def compress_bytes(data: bytes, model: str | None = None, session: Session | None = None, *,
+                   name: str | None = None, mode: int | None = None,
+                   progress: Callable[[int], None] | None = None) -> Result:
+    """File contents -> Result with the .arc bytes. Picks the codec and model from the input:
+    28x28 bilevel images -> made-mnist; files that are not images -> charrnn-text. ``model``
+    overrides (a byte model codes any input, images included, as bytes)."""
+    if model is not None and zoo.load_meta(zoo.resolve(model)).get("arch") == "charrnn":
+        return compress_data(data, model, session, name=name, mode=mode, progress=progress)
     img = bimg.open_image(data)
     if img is None:
-        raise InputError("input is not an image; this arcodec codes bilevel images only "
-                         "(byte/text files need the char-RNN codec, not yet available)")
+        if model is not None:
+            raise InputError(f"model {model} codes bilevel images; this input is not an image")
+        return compress_data(data, None, session, name=name, mode=mode, progress=progress)
     conv = bimg.to_bits(img)
     if conv is None:
         raise InputError(f"unsupported image {bimg.describe(img)}: made-mnist codes 28x28 "
-                         "bilevel images (a 1-bit PNG, or 8-bit gray with only 0 and 255)")
+                         "bilevel images (a 1-bit PNG, or 8-bit gray with only 0 and 255); "
+                         "use --model charrnn-text to code it as plain bytes")
     bits, flag = conv
     r = compress_image(bits, model, session, flag=flag)
     r.original_bytes = len(data)
     return r
 
 
-def _decode(arc: bytes, model: str | None, session: Session | None):
-    s = _session(session)
-    hdr, payload, hlen = container.unpack(arc)
-    if hdr.codec != BINARY_IMAGE:
-        raise FormatError(f"unknown codec {hdr.codec} in .arc file")
-    info = zoo.find(hdr.model_code, hdr.model_name, hdr.weights_hash, model)
-    lm, im = s.model(info)
+def _decode_image(hdr, payload: bytes, im, info):
     if len(hdr.dims) != 2 or hdr.dims[0] * hdr.dims[1] != im.cfg.n_in:
         raise FormatError(f"corrupt .arc file (shape {hdr.dims} does not fit {info.name})")
     x = autoregressive.decode(im, payload, 1, im.cfg.n_in)
     bits = x.numpy().reshape(hdr.dims).astype(np.uint8)
     if container.crc32(bits.tobytes()) != hdr.crc32:
         raise FormatError("checksum mismatch: the .arc file is corrupt")
-    return hdr, bits, info, len(payload), hlen
+    return bits
+
+
+def _open(arc: bytes, model: str | None, session: Session | None):
+    s = _session(session)
+    hdr, payload, hlen = container.unpack(arc)
+    if hdr.codec == STORED:
+        return hdr, payload, hlen, None, None
+    if hdr.codec not in (BINARY_IMAGE, BYTES):
+        raise FormatError(f"unknown codec {hdr.codec} in .arc file")
+    info = zoo.find(hdr.model_code, hdr.model_name, hdr.weights_hash, model)
+    lm, im = s.model(info)
+    want = "made" if hdr.codec == BINARY_IMAGE else "charrnn"
+    if lm.arch != want:
+        raise ModelError(f"model {info.name} cannot decode this file")
+    return hdr, payload, hlen, info, im
 
 
 def decompress_image(arc: bytes, model: str | None = None,
                      session: Session | None = None) -> np.ndarray:
-    """.arc bytes -> (H, W) uint8 array in {0, 1}."""
-    return _decode(arc, model, session)[1]
+    """.arc bytes of a bilevel image -> (H, W) uint8 array in {0, 1}."""
+    hdr, payload, _, info, im = _open(arc, model, session)
+    if hdr.codec != BINARY_IMAGE:
+        raise InputError("this .arc file holds bytes, not an image; use decompress_bytes")
+    return _decode_image(hdr, payload, im, info)
 
 
-def decompress_bytes(arc: bytes, model: str | None = None,
-                     session: Session | None = None) -> Result:
-    """.arc bytes -> Result whose ``data`` is the restored file (same pixels and PNG mode)."""
-    hdr, bits, info, plen, hlen = _decode(arc, model, session)
-    out = bimg.to_png(bits, hdr.flags)
-    return Result(out, info.name, bits.size, plen, hlen, 0.0, len(out))
+def decompress_bytes(arc: bytes, model: str | None = None, session: Session | None = None, *,
+                     progress: Callable[[int], None] | None = None) -> Result:
+    """.arc bytes -> Result whose ``data`` is the restored file (images: same pixels and PNG
+    mode); ``name`` and ``mode`` are the stored file name and permission bits, if any."""
+    hdr, payload, hlen, info, im = _open(arc, model, session)
+    if hdr.codec == STORED:
+        if len(hdr.dims) != 1 or hdr.dims[0] != len(payload) or \
+                container.crc32(payload) != hdr.crc32:
+            raise FormatError("checksum mismatch: the .arc file is corrupt")
+        r = Result(payload, "stored", len(payload), len(payload), hlen, 0.0, len(payload))
+        r.name, r.mode = _parse_bytes_extra(hdr.extra)
+        return r
+    if hdr.codec == BINARY_IMAGE:
+        bits = _decode_image(hdr, payload, im, info)
+        out = bimg.to_png(bits, hdr.flags)
+        return Result(out, info.name, bits.size, len(payload), hlen, 0.0, len(out))
+    n, n_streams = hdr.dims if len(hdr.dims) == 2 else (-1, -1)
+    if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40:
+        raise FormatError(f"corrupt .arc file (bad stream layout {hdr.dims})")
+    out = bytes_stream.decode(im, payload, n, n_streams, progress)
+    if container.crc32(out) != hdr.crc32:
+        raise FormatError("checksum mismatch: the .arc file is corrupt")
+    r = Result(out, info.name, n, len(payload), hlen, 0.0, n)
+    r.name, r.mode = _parse_bytes_extra(hdr.extra)
+    return r
 
 
 def info(arc: bytes) -> dict:
     """Header fields of an .arc file, without decoding it."""
     hdr, payload, hlen = container.unpack(arc)
-    name = hdr.model_name or next((m.name for m in zoo.shipped() if m.code == hdr.model_code),
-                                  f"model #{hdr.model_code}")
+    name = "stored (no model)" if hdr.codec == STORED else hdr.model_name or next(
+        (m.name for m in zoo.shipped() if m.code == hdr.model_code), f"model #{hdr.model_code}")
     dims = int(np.prod(hdr.dims)) if hdr.dims else 0
     return {"model": name, "weights": hdr.weights_hash.hex(), "format_version": hdr.version,
             "codec": hdr.codec, "shape": hdr.dims, "header_bytes": hlen,
@@ -166,18 +250,27 @@ def info(arc: bytes) -> dict:
             "payload_bits_per_dim": 8 * len(payload) / max(dims, 1)}
 
 
-def write_atomic(path: Path, data: bytes, force: bool) -> None:
-    """Write via a temp file in the same folder and rename; refuse to overwrite unless ``force``."""
+def write_atomic(path: Path, data: bytes, force: bool, mode: int | None = None) -> None:
+    """Write via a temp file in the same folder and rename; refuse to overwrite unless ``force``.
+    The file gets ``mode`` if given, else the usual ``0666 & ~umask``."""
     if path.exists() and not force:
         raise ArcodecError(f"{path} already exists; use -f to overwrite")
     fd, tmp = tempfile.mkstemp(prefix=".arcodec-", dir=path.parent or Path("."))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; POSIX offers no other way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _read(src: str | Path) -> bytes:
@@ -192,18 +285,26 @@ def _read(src: str | Path) -> bytes:
 
 
 def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool = False,
-                  model: str | None = None, session: Session | None = None) -> Result:
-    """Compress ``src`` to ``dst`` (default ``src.arc``; "-" is stdin/stdout). Keeps the input."""
+                  model: str | None = None, session: Session | None = None,
+                  progress: Callable[[int], None] | None = None) -> Result:
+    """Compress ``src`` to ``dst`` (default ``src.arc``; "-" is stdin/stdout). Keeps the input.
+    Byte-coded files keep their name and permission bits in the .arc header."""
     dst = dst if dst is not None else ("-" if str(src) == "-" else f"{src}.arc")
     _check_dst(dst, force)
-    r = compress_bytes(_read(src), model, session)
+    data = _read(src)
+    name = mode = None
+    if str(src) != "-":
+        name, mode = Path(src).name, Path(src).stat().st_mode & 0o7777
+    r = compress_bytes(data, model, session, name=name, mode=mode, progress=progress)
     _emit(r.data, dst, force)
     return r
 
 
 def decompress_file(src: str | Path, dst: str | Path | None = None, *, force: bool = False,
-                    model: str | None = None, session: Session | None = None) -> Result:
-    """Decompress ``src`` to ``dst`` (default: ``src`` without ``.arc``)."""
+                    model: str | None = None, session: Session | None = None,
+                    progress: Callable[[int], None] | None = None) -> Result:
+    """Decompress ``src`` to ``dst`` (default: ``src`` without ``.arc``), restoring stored
+    permission bits."""
     if dst is None:
         if str(src) == "-":
             dst = "-"
@@ -212,8 +313,8 @@ def decompress_file(src: str | Path, dst: str | Path | None = None, *, force: bo
         else:
             raise InputError(f"{src}: name does not end in .arc; give -o OUT")
     _check_dst(dst, force)
-    r = decompress_bytes(_read(src), model, session)
-    _emit(r.data, dst, force)
+    r = decompress_bytes(_read(src), model, session, progress=progress)
+    _emit(r.data, dst, force, r.mode)
     return r
 
 
@@ -222,9 +323,9 @@ def _check_dst(dst: str | Path, force: bool) -> None:
         raise ArcodecError(f"{dst} already exists; use -f to overwrite")
 
 
-def _emit(data: bytes, dst: str | Path, force: bool) -> None:
+def _emit(data: bytes, dst: str | Path, force: bool, mode: int | None = None) -> None:
     if str(dst) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        write_atomic(Path(dst), data, force)
+        write_atomic(Path(dst), data, force, mode)

@@ -1,9 +1,12 @@
 """``arcodec`` command line: parses arguments, calls the API, prints, maps errors to exit codes."""
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 import click
+from tqdm import tqdm
 
 from . import api, zoo
 from .errors import ArcodecError
@@ -39,6 +42,21 @@ def _session(device: str) -> api.Session:
         sys.exit(EXIT_ERROR)
 
 
+@contextlib.contextmanager
+def _progress(path: str, what: str):
+    """A byte progress bar on stderr for inputs over 1 MB (none when stderr is not a terminal)."""
+    try:
+        size = os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        size = 0
+    if size < 1 << 20:
+        yield None
+        return
+    with tqdm(total=None, desc=f"{what} {os.path.basename(path)}", unit="B", unit_scale=True,
+              disable=None, leave=False, file=sys.stderr) as bar:
+        yield bar.update
+
+
 def _check_single_output(files, output) -> None:
     if output is not None and len(files) > 1:
         _fail("-o/--output needs exactly one input file")
@@ -65,7 +83,9 @@ def compress(files, output, force, model, device, verbose) -> None:
     s = _session(device)
 
     def one(f):
-        r = api.compress_file(f, output, force=force, model=model, session=s)
+        with _progress(f, "compress") as progress:
+            r = api.compress_file(f, output, force=force, model=model, session=s,
+                                  progress=progress)
         if verbose:
             click.echo(f"{f}: {r.original_bytes} -> {len(r.data)} bytes "
                        f"(ratio {r.original_bytes / len(r.data):.2f}), model {r.model}, "
@@ -91,7 +111,9 @@ def decompress(files, output, force, model, device, verbose) -> None:
     s = _session(device)
 
     def one(f):
-        r = api.decompress_file(f, output, force=force, model=model, session=s)
+        with _progress(f, "decompress") as progress:
+            r = api.decompress_file(f, output, force=force, model=model, session=s,
+                                    progress=progress)
         if verbose:
             click.echo(f"{f}: {r.dims} symbols restored with {r.model} "
                        f"({r.payload_bits_per_dim:.4f} payload bits/dim)", err=True)

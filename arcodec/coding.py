@@ -41,15 +41,45 @@ def _to_words(payload: bytes) -> np.ndarray:
 
 def encode(symbols: np.ndarray, freqs: np.ndarray) -> bytes:
     """Encode ``symbols`` (n,) with one frequency row each, ``freqs`` (n, k) int -> payload bytes."""
-    symbols = np.ascontiguousarray(symbols, dtype=np.int32)
-    probs = _probs(freqs)
-    enc = constriction.stream.queue.RangeEncoder()
-    if len(symbols):
-        enc.encode(symbols, _MODEL, probs)
-    full = _to_bytes(enc.get_compressed())
-    if len(symbols) > TRIM_MAX_SYMBOLS:
-        return full
-    return _trim(full, symbols, probs)
+    enc = Encoder()
+    enc.encode(symbols, freqs)
+    return enc.finish()
+
+
+class Encoder:
+    """Streaming encoder: ``encode`` batches of symbols as they are produced, then ``finish``.
+
+    Keeps the symbols and tables for tail trimming only while the message is small
+    (at most ``TRIM_MAX_SYMBOLS`` symbols and 2^22 table entries).
+    """
+
+    def __init__(self):
+        self._enc = constriction.stream.queue.RangeEncoder()
+        self._kept: list[tuple[np.ndarray, np.ndarray]] | None = []
+        self._n = self._entries = 0
+
+    def encode(self, symbols: np.ndarray, freqs: np.ndarray) -> None:
+        """(m,) symbols with (m, k) integer frequency rows."""
+        symbols = np.ascontiguousarray(symbols, dtype=np.int32)
+        if not len(symbols):
+            return
+        probs = _probs(freqs)
+        self._enc.encode(symbols, _MODEL, probs)
+        self._n += len(symbols)
+        self._entries += probs.size
+        if self._kept is not None:
+            if self._n > TRIM_MAX_SYMBOLS or self._entries > 1 << 22:
+                self._kept = None
+            else:
+                self._kept.append((symbols, probs))
+
+    def finish(self) -> bytes:
+        full = _to_bytes(self._enc.get_compressed())
+        if not self._kept:
+            return full
+        sym = np.concatenate([s for s, _ in self._kept])
+        probs = np.concatenate([p for _, p in self._kept])
+        return _trim(full, sym, probs)
 
 
 def _decodes_to(payload: bytes, symbols: np.ndarray, probs: np.ndarray) -> bool:

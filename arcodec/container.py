@@ -14,6 +14,7 @@ from .errors import FormatError
 MAGIC = b"\xac\x0d"
 VERSION = 1
 CODER_RANGE = 0
+FLAG_EXTRA = 2   # kind-byte flag: an extra field (varint length + bytes) follows the dims
 
 
 @dataclass
@@ -24,7 +25,8 @@ class Header:
     dims: list[int]              # data shape, 0..3 numbers (codec-defined meaning)
     crc32: int                   # CRC-32 of the original data (codec-defined canonical bytes)
     model_name: str = ""         # only when model_code == 0
-    flags: int = 0               # two codec-defined bits
+    flags: int = 0               # bit 0: codec-defined; bit 1 (FLAG_EXTRA) is set by ``pack``
+    extra: bytes = b""           # optional codec metadata (e.g. file name and mode bits)
     coder: int = CODER_RANGE     # entropy coder (0: constriction range coder)
     version: int = VERSION
 
@@ -64,8 +66,9 @@ class _Reader:
 
 def pack(h: Header, payload: bytes) -> bytes:
     """Header + payload -> file bytes."""
-    if not (0 <= h.codec < 8 and 0 <= len(h.dims) < 4 and 0 <= h.flags < 4 and h.coder < 2):
+    if not (0 <= h.codec < 8 and 0 <= len(h.dims) < 4 and 0 <= h.flags < 2 and h.coder < 2):
         raise ValueError("header field out of range")
+    flags = h.flags | (FLAG_EXTRA if h.extra else 0)
     out = bytearray(MAGIC)
     out.append(h.version)
     out.append(h.model_code)
@@ -73,9 +76,11 @@ def pack(h: Header, payload: bytes) -> bytes:
         name = h.model_name.encode()
         out += _varint(len(name)) + name
     out += h.weights_hash[:4]
-    out.append(h.codec << 5 | h.coder << 4 | len(h.dims) << 2 | h.flags)
+    out.append(h.codec << 5 | h.coder << 4 | len(h.dims) << 2 | flags)
     for d in h.dims:
         out += _varint(d)
+    if h.extra:
+        out += _varint(len(h.extra)) + h.extra
     out += struct.pack("<I", h.crc32)
     out += _varint(len(payload))
     return bytes(out) + payload
@@ -99,6 +104,7 @@ def unpack(data: bytes) -> tuple[Header, bytes, int]:
     whash = r.take(4, "weights hash")
     kind = r.take(1, "kind")[0]
     dims = [r.varint("shape") for _ in range((kind >> 2) & 3)]
+    extra = r.take(r.varint("extra field"), "extra field") if kind & FLAG_EXTRA else b""
     crc = struct.unpack("<I", r.take(4, "checksum"))[0]
     n = r.varint("payload length")
     hlen = r.pos
@@ -106,7 +112,8 @@ def unpack(data: bytes) -> tuple[Header, bytes, int]:
     if r.pos != len(data):
         raise FormatError(f"corrupt .arc file ({len(data) - r.pos} bytes after the payload)")
     h = Header(model_code=code, weights_hash=whash, codec=kind >> 5, dims=dims, crc32=crc,
-               model_name=name, flags=kind & 3, coder=(kind >> 4) & 1, version=version)
+               model_name=name, flags=kind & 1, coder=(kind >> 4) & 1, version=version,
+               extra=extra)
     return h, payload, hlen
 
 

@@ -95,6 +95,13 @@ def find(code: int, name: str, hash4: bytes, user_model: str | None = None) -> M
     return m
 
 
+def load_meta(info: ModelInfo) -> dict[str, str]:
+    """The weight file's metadata (arch, config, provenance) without loading tensors."""
+    from safetensors import safe_open
+    with safe_open(str(info.path), "pt") as f:
+        return dict(f.metadata() or {})
+
+
 def load(info: ModelInfo) -> LoadedModel:
     meta, tensors = load_weights(info.path)
     return LoadedModel(info, meta["arch"], json.loads(meta["config"]), meta, tensors)

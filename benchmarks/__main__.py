@@ -17,11 +17,12 @@ from pathlib import Path
 import torch
 
 import arcodec
+import arcodec.zoo
 from arcodec.train.data import data_dir
 
-from . import mnist_binary
+from . import mnist_binary, text
 
-SUITES = {"mnist-binary": mnist_binary}
+SUITES = {"mnist-binary": mnist_binary, "text": text}
 
 
 def machine(session: arcodec.Session) -> dict:
@@ -30,6 +31,7 @@ def machine(session: arcodec.Session) -> dict:
             "device": session.device,
             "gpu": torch.cuda.get_device_name() if session.device == "cuda" else None,
             "packages": {p: version(p) for p in ("arcodec", "torch", "constriction", "numpy")},
+            "models": {m.name: m.sha256 for m in arcodec.zoo.shipped()},
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 import arcodec
 from arcodec import container, zoo
@@ -23,14 +24,14 @@ def run(data_dir, quick: bool, session: arcodec.Session) -> dict:
     nll = np.zeros(n_enc)
     t0 = time.perf_counter()
     arcs = []
-    for i in range(n_enc):
+    for i in tqdm(range(n_enc), desc="made-mnist encode", unit="digit", leave=False):
         r = arcodec.compress_image(digits[i], "made-mnist", session)
         payload[i], files[i], nll[i] = 8 * r.payload_bytes, 8 * len(r.data), r.nll_bits
         arcs.append(r.data)
     t_enc = (time.perf_counter() - t0) / n_enc
     t0 = time.perf_counter()
     exact = all(np.array_equal(arcodec.decompress_image(arcs[i], session=session), digits[i])
-                for i in range(n_dec))
+                for i in tqdm(range(n_dec), desc="made-mnist decode", unit="digit", leave=False))
     t_dec = (time.perf_counter() - t0) / n_dec
     slack = 8 * (0.001 * nll / 8 + 8)          # 0.1% + 8 bytes, in bits
     res = {
@@ -54,10 +55,10 @@ def run(data_dir, quick: bool, session: arcodec.Session) -> dict:
     else:
         b["optipng -o2 1-bit PNG"] = {"missing": m}
     if (m := baselines.missing("pbmtojbg")) is None:
-        b["JBIG1 pbmtojbg (all digits tiled)"] = {"bits_per_digit": 8 * baselines.jbig1_bytes(
+        b["JBIG1 pbmtojbg -q (digits tiled 100 wide)"] = {"bits_per_digit": 8 * baselines.jbig1_bytes(
             baselines.tile(sub, 100)) / n_enc, "digits": n_enc}
     else:
-        b["JBIG1 pbmtojbg (all digits tiled)"] = {"missing": m}
+        b["JBIG1 pbmtojbg -q (digits tiled 100 wide)"] = {"missing": m}
     if (m := baselines.missing("xz")) is None:
         b["xz -9e (packed bits)"] = {"bits_per_digit": 8 * baselines.xz_bytes(
             np.packbits(sub.reshape(n_enc, -1), axis=1).tobytes()) / n_enc, "digits": n_enc}

@@ -181,3 +181,12 @@ def test_file_written_with_one_thread_count_decodes_with_another(tmp_path, test_
     run(enc_threads, "compress", str(src), "-o", str(tmp_path / "t.arc"))
     run(dec_threads, "decompress", str(tmp_path / "t.arc"), "-o", str(tmp_path / "back.png"))
     assert np.array_equal(_pixels(tmp_path / "back.png"), _pixels(src))
+
+
+def test_output_files_get_the_usual_permissions(tmp_path, test_digits):
+    import os
+    src = save_1bit_png(test_digits[0], tmp_path / "p.png")
+    assert _run("compress", str(src)).exit_code == 0
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "p.png.arc").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -35,14 +35,16 @@ def digit_bits(k: int, w_max: int, x_max: int, dtype: torch.dtype) -> int:
 
 
 def exact_matmul(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max: int,
-                 dtype: torch.dtype) -> torch.Tensor:
+                 dtype: torch.dtype, check: bool = True) -> torch.Tensor:
     """Exact integer product ``x @ w_t``.
 
     x: (N, K) integer-valued, 0 <= x <= x_max (non-negative activations or binary inputs).
     w_t: (K, M) integer-valued, |w| <= w_max, already in ``dtype`` on x's device.
+    check: verify the range of x at run time; pass False only where the caller's arithmetic
+    proves it (hot loops), and say where in a comment.
     Returns (N, M) int64.
     """
-    if x.numel() and (x.min() < 0 or x.max() > x_max):
+    if check and x.numel() and (x.min() < 0 or x.max() > x_max):
         raise ValueError("exact_matmul input outside its declared range")
     k = x.shape[-1]
     b = digit_bits(k, w_max, x_max, dtype)

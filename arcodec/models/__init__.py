@@ -12,4 +12,7 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
     if arch == "made":
         from .made import IntMADE, MADEConfig
         return IntMADE(MADEConfig(**config), tensors, device=device, dtype=dtype)
+    if arch == "charrnn":
+        from .charrnn import CharRNNConfig, IntCharRNN
+        return IntCharRNN(CharRNNConfig(**config), tensors, device=device, dtype=dtype)
     raise ModelError(f"unknown model architecture {arch!r}")

@@ -2,7 +2,7 @@
 
     python tests/golden/regen.py
 
-Writes, for each example image in ``examples/``, ``tests/golden/NAME.arc``.
+Writes, for each file ``examples/NAME``, ``tests/golden/NAME.arc`` (stored name NAME, mode 644).
 """
 from pathlib import Path
 
@@ -12,7 +12,7 @@ HERE = Path(__file__).parent
 EXAMPLES = HERE.parent.parent / "examples"
 
 if __name__ == "__main__":
-    for png in sorted(EXAMPLES.glob("*.png")):
-        arc = arcodec.compress_bytes(png.read_bytes()).data
-        (HERE / f"{png.stem}.arc").write_bytes(arc)
-        print(png.name, len(arc), "bytes")
+    for src in sorted(p for p in EXAMPLES.iterdir() if p.is_file()):
+        arc = arcodec.compress_bytes(src.read_bytes(), name=src.name, mode=0o644).data
+        (HERE / f"{src.name}.arc").write_bytes(arc)
+        print(src.name, len(arc), "bytes")

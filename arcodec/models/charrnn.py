@@ -1,0 +1,211 @@
+"""Char-RNN: a byte-level LSTM (one layer) as a float network and its integer-exact twin.
+
+Float model (training): ``byte -> gate table (256, 4H)`` (embedding and input weights folded
+into one table) + ``W_h h`` -> LSTM cell -> ``W_o h`` -> 256 logits. Two forward modes:
+``fast`` uses torch's fused LSTM (bulk training); ``qat`` runs a cell that rounds every quantity
+to the grid the integer model uses (fine-tuning before export).
+
+Integer model (coding), per step, all int64 except the exact products:
+  acc   = X[byte] + W_h (h + 4096) - 4096 * rowsum(W_h) + b     (acc units: s_w[row] / 4096)
+  z     = requant(acc) in 1/32 units, clamped to [-8, 8]
+  i,f,o = SIGMOID[z] (Q12),  g = TANH[z] (Q12)
+  c     = (f c + 2048) >> 12 + (i g + 2048) >> 12,   clamped to +-C_MAX   (Q12)
+  h     = (o TANH[round(c / 128)] + 2048) >> 12                            (Q12, |h| <= 4096)
+  logit = requant(W_o (h + 4096) - 4096 rowsum(W_o) + b_o) in 1/64 nat -> logits_to_freqs
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, getcontext
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from ..exact.fakequant import fake_quant_weight, ste, weight_scale
+from ..exact.intops import exact_matmul, fixed_multiplier, requant
+from ..exact.tables import LOGIT_MAX, LOGIT_ONE, logits_to_freqs
+
+Q = 12                 # activations (gates, c, h) are fixed point with 2^12 = 1.0
+ONE = 1 << Q
+Z_ONE = 32             # gate pre-activations index the tables in 1/32 steps
+Z_MAX = 8 * Z_ONE      # ... clamped to [-8, 8]
+C_MAX = 64 * ONE       # cell state clamped to [-64, 64]
+
+
+@dataclass
+class CharRNNConfig:
+    hidden: int = 256          # LSTM width H
+    embed: int = 64            # byte embedding width (folded away in the integer model)
+    weight_bits: int = 8       # signed bits of W_h and W_o, per-row scale
+    freq_bits: int = 16        # frequency tables sum to 2**freq_bits
+
+
+@lru_cache(maxsize=None)
+def _tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """SIGMOID and TANH tables over z = -Z_MAX..Z_MAX (in 1/Z_ONE steps), Q12, via ``decimal``."""
+    getcontext().prec = 40
+    sig, tnh = [], []
+    for k in range(-Z_MAX, Z_MAX + 1):
+        z = Decimal(k) / Decimal(Z_ONE)
+        e = (-z).exp()
+        sig.append(int((Decimal(ONE) / (1 + e)).to_integral_value()))
+        e2 = (2 * z).exp()
+        tnh.append(int((Decimal(ONE) * (e2 - 1) / (e2 + 1)).to_integral_value()))
+    return tuple(sig), tuple(tnh)
+
+
+def lut(device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    sig, tnh = _tables()
+    return (torch.tensor(sig, dtype=torch.int64, device=device),
+            torch.tensor(tnh, dtype=torch.int64, device=device))
+
+
+class CharRNN(nn.Module):
+    """Float byte LSTM. forward: (N, T) int64 bytes -> (N, T, 256) logits of the *next* byte.
+
+    Position t predicts byte t+1 from bytes 0..t. For coding, the integer model folds the
+    embedding, input weights and both biases into one (256, 4H) gate table.
+    """
+
+    def __init__(self, cfg: CharRNNConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.emb = nn.Embedding(256, cfg.embed)
+        self.lstm = nn.LSTM(cfg.embed, cfg.hidden, batch_first=True)
+        self.out = nn.Linear(cfg.hidden, 256)
+
+    def gate_table(self) -> torch.Tensor:
+        """(256, 4H): the input part of the gate pre-activations for each byte, biases included."""
+        l = self.lstm
+        return self.emb.weight @ l.weight_ih_l0.T + l.bias_ih_l0 + l.bias_hh_l0
+
+    def forward(self, x: torch.Tensor, mode: str = "fast") -> torch.Tensor:
+        if mode == "fast":
+            out, _ = self.lstm(self.emb(x))
+            return self.out(out)
+        return self._qat(x)
+
+    def _qat(self, x: torch.Tensor) -> torch.Tensor:
+        """Cell that rounds to the integer model's grid (straight-through gradients)."""
+        n, t = x.shape
+        h_size = self.cfg.hidden
+        w_h = fake_quant_weight(self.lstm.weight_hh_l0, self.cfg.weight_bits)
+        w_o = fake_quant_weight(self.out.weight, self.cfg.weight_bits)
+        pre_x = self.gate_table()[x]
+        h = torch.zeros(n, h_size, device=x.device)
+        c = torch.zeros(n, h_size, device=x.device)
+        outs = []
+        for k in range(t):
+            z = pre_x[:, k] + h @ w_h.T
+            z = ste(z, torch.clamp(torch.round(z * Z_ONE), -Z_MAX, Z_MAX) / Z_ONE)
+            i, f, g, o = z.chunk(4, dim=1)
+            i, f, o = (_q(torch.sigmoid(v)) for v in (i, f, o))
+            g = _q(torch.tanh(g))
+            c = _q(torch.clamp(f * c + i * g, -C_MAX / ONE, C_MAX / ONE))
+            cz = ste(c, torch.clamp(torch.round(c * Z_ONE), -Z_MAX, Z_MAX) / Z_ONE)
+            h = _q(o * _q(torch.tanh(cz)))
+            outs.append(h)
+        hs = torch.stack(outs, dim=1)
+        return nn.functional.linear(hs, w_o, self.out.bias)
+
+    def nll_bits(self, x: torch.Tensor, mode: str = "fast") -> torch.Tensor:
+        """(N, T) bytes -> (N,) bits to code bytes 1..T-1 given their prefixes."""
+        logits = self(x[:, :-1], mode)
+        nats = nn.functional.cross_entropy(logits.reshape(-1, 256), x[:, 1:].reshape(-1),
+                                           reduction="none")
+        return nats.view(x.shape[0], -1).sum(1) / torch.log(torch.tensor(2.0))
+
+
+def _q(v: torch.Tensor) -> torch.Tensor:
+    return ste(v, torch.round(v * ONE) / ONE)
+
+
+def to_integer(model: CharRNN) -> dict[str, torch.Tensor]:
+    """Integer tensors of ``IntCharRNN`` from a trained float model (once, on CPU)."""
+    cfg = model.cfg
+    qmax = 2 ** (cfg.weight_bits - 1) - 1
+    t: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        w = model.lstm.weight_hh_l0.double()
+        s = weight_scale(w, cfg.weight_bits).double()               # (4H,)
+        t["w_h"] = torch.clamp(torch.round(w / s[:, None]), -qmax, qmax).to(torch.int8)
+        acc_unit = s / ONE                                          # real value of 1 acc unit
+        t["x"] = torch.round(model.gate_table().double() / acc_unit).to(torch.int64)
+        t["m_z"] = fixed_multiplier(acc_unit * Z_ONE, 32)
+        wo = model.out.weight.double()
+        so = weight_scale(wo, cfg.weight_bits).double()
+        t["w_o"] = torch.clamp(torch.round(wo / so[:, None]), -qmax, qmax).to(torch.int8)
+        t["b_o"] = torch.round(model.out.bias.double() / (so / ONE)).to(torch.int64)
+        t["m_o"] = fixed_multiplier(so / ONE * LOGIT_ONE, 32)
+    return t
+
+
+class IntCharRNN:
+    """Integer-exact byte LSTM. ``step`` is the only place the recurrence is computed: the encoder
+    runs it over all positions and the decoder one position at a time, so both produce
+    identical tables by construction.
+
+    State: (h, c, acc) with h, c (N, H) Q12 int64 and acc (N, 4H + 256) int64 = the exact
+    product of h with [W_h; W_o] (one fused product per step serves both the next byte's
+    logits and the next gates).
+    """
+
+    def __init__(self, cfg: CharRNNConfig, tensors: dict[str, torch.Tensor],
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64):
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.wmax = 2 ** (cfg.weight_bits - 1) - 1
+        w = torch.cat([tensors["w_h"], tensors["w_o"]]).to(self.device)   # (4H + 256, H)
+        self.w_t = w.to(dtype).T.contiguous()                                # (H, 4H + 256)
+        self.off = ONE * w.to(torch.int64).sum(1)                            # (4H + 256,)
+        self.x = tensors["x"].to(self.device, torch.int64)                  # (256, 4H)
+        self.m_z = tensors["m_z"].to(self.device, torch.int64)
+        self.b_o = tensors["b_o"].to(self.device, torch.int64)
+        self.m_o = tensors["m_o"].to(self.device, torch.int64)
+        self.sig, self.tanh = lut(self.device)
+        self.g = 4 * cfg.hidden
+        prod = cfg.hidden * self.wmax * 2 * ONE + int(self.off.abs().max())
+        if (prod + int(self.x.abs().max())) * int(self.m_z.max()) >= 2**62 or \
+                (prod + int(self.b_o.abs().max())) * int(self.m_o.max()) >= 2**62:
+            raise ValueError("char-RNN requantisation bound exceeds int64")
+
+    def _acc(self, h: torch.Tensor) -> torch.Tensor:
+        # |h| <= ONE by construction (h = (o * tanh + ONE/2) >> Q with |o|, |tanh| <= ONE),
+        # so h + ONE lies in [0, 2 ONE] and the run-time range check can be skipped.
+        return exact_matmul(h + ONE, self.w_t, x_max=2 * ONE, w_max=self.wmax, dtype=self.dtype,
+                            check=False) - self.off
+
+    def init_state(self, n: int):
+        """Zero state for n streams."""
+        h = torch.zeros(n, self.cfg.hidden, dtype=torch.int64, device=self.device)
+        return h, h.clone(), self._acc(h)
+
+    def logits(self, state) -> torch.Tensor:
+        """State -> (N, 256) fixed-point logits of the next byte."""
+        acc = state[2][:, self.g:] + self.b_o
+        return requant(acc, self.m_o, 32).clamp(-LOGIT_MAX, LOGIT_MAX)
+
+    def freqs(self, state) -> torch.Tensor:
+        """State -> (N, 256) int64 frequencies of the next byte."""
+        return logits_to_freqs(self.logits(state), self.cfg.freq_bits)
+
+    @staticmethod
+    def take(state, n: int):
+        """The state of the first n streams."""
+        return tuple(t[:n] for t in state)
+
+    def step(self, state, byte: torch.Tensor):
+        """Consume (N,) bytes: state -> new state. Pure int64 + one exact product."""
+        _, c, acc = state
+        z = requant(acc[:, :self.g] + self.x[byte], self.m_z, 32).clamp(-Z_MAX, Z_MAX) + Z_MAX
+        hs = self.cfg.hidden
+        i = self.sig[z[:, :hs]]
+        f = self.sig[z[:, hs:2 * hs]]
+        g = self.tanh[z[:, 2 * hs:3 * hs]]
+        o = self.sig[z[:, 3 * hs:]]
+        c = (((f * c + ONE // 2) >> Q) + ((i * g + ONE // 2) >> Q)).clamp(-C_MAX, C_MAX)
+        cz = ((c + 64) >> 7).clamp(-Z_MAX, Z_MAX) + Z_MAX            # c in 1/32 steps
+        h = (o * self.tanh[cz] + ONE // 2) >> Q
+        return h, c, self._acc(h)

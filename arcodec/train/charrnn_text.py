@@ -1,0 +1,205 @@
+"""Recipe of the shipped ``charrnn-text`` model: a byte LSTM on the data dir's ``text-train/``.
+
+    python -m arcodec.train.charrnn_text train  --data-dir DATA --out runs/charrnn --minutes 60
+    python -m arcodec.train.charrnn_text train  --data-dir DATA --out runs/charrnn --resume \\
+           --qat --minutes 10                  # quantisation-aware fine-tuning
+    python -m arcodec.train.charrnn_text export --data-dir DATA --run runs/charrnn \\
+           --out arcodec/weights/charrnn-text.safetensors --register
+
+Training is stateful truncated back-propagation: the corpus is cut into ``batch`` contiguous
+streams and the LSTM state is carried from one window to the next, as in coding. The last 0.5%
+of every training file is held out for validation. Never trains on the test texts
+(Canterbury corpus, bible.txt, world192.txt).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from ..models.charrnn import CharRNN, CharRNNConfig, IntCharRNN, to_integer
+from ..weights import register, save_weights
+from .data import data_dir
+
+MODEL_CODE = 2      # number of charrnn-text in .arc headers (never reuse)
+VAL_FRACTION = 0.005
+
+
+def corpus(root: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(train bytes, validation bytes) of text-train/, files in sorted order."""
+    files = sorted(p for p in (data_dir(root) / "text-train").rglob("*")
+                   if p.is_file() and p.suffix not in (".md",) and p.name != "SHA256SUMS")
+    if not files:
+        raise FileNotFoundError("no text-train/ files in the data directory")
+    tr, va = [], []
+    for p in files:
+        b = np.frombuffer(p.read_bytes(), dtype=np.uint8)
+        k = len(b) - max(1, int(len(b) * VAL_FRACTION))
+        tr.append(b[:k])
+        va.append(b[k:])
+    return np.concatenate(tr), np.concatenate(va)
+
+
+def save_float(model: CharRNN, info: dict, path: Path) -> None:
+    meta = {"config": json.dumps(asdict(model.cfg)), "info": json.dumps(info)}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
+    tmp.replace(path)
+
+
+def load_float(path: Path) -> tuple[CharRNN, dict]:
+    with safe_open(str(path), "pt") as f:
+        md = f.metadata()
+    model = CharRNN(CharRNNConfig(**json.loads(md["config"])))
+    model.load_state_dict(load_file(str(path)))
+    return model, json.loads(md["info"])
+
+
+@torch.no_grad()
+def val_bits_per_byte(model: CharRNN, val: np.ndarray, mode: str = "fast",
+                      streams: int = 16, limit: int = 200_000) -> float:
+    """Float model's bits per byte on (up to ``limit`` bytes of) validation text."""
+    model.eval()
+    v = torch.from_numpy(val[:limit].astype(np.int64))
+    n = len(v) // streams
+    x = v[:n * streams].view(streams, n)
+    bits = model.nll_bits(x, mode).sum()
+    return float(bits) / (streams * (n - 1))
+
+
+def train(a) -> None:
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tr, va = corpus(a.data_dir)
+    if a.resume:
+        model, info = load_float(out / "last.safetensors")
+        step0 = info["step"]
+    else:
+        model, step0 = CharRNN(CharRNNConfig(hidden=a.hidden, embed=a.embed)), 0
+    mode = "qat" if a.qat else "fast"
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    n = len(tr) // a.batch
+    streams = torch.from_numpy(tr[:n * a.batch].astype(np.int64)).view(a.batch, n)
+    total_s = a.minutes * 60
+    t_start = time.time()
+    pos = (step0 * a.bptt) % (n - a.bptt - 1)
+    state = None
+    step = step0
+    log = open(out / "log.jsonl", "a")
+    best = float("inf")
+    while True:
+        frac = (time.time() - t_start) / total_s
+        if frac >= 1:
+            break
+        for g in opt.param_groups:  # cosine decay over the time budget
+            g["lr"] = a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if pos + a.bptt + 1 >= n:
+            pos, state = 0, None
+        x = streams[:, pos:pos + a.bptt + 1]
+        model.train()
+        if mode == "fast":
+            emb = model.emb(x[:, :-1])
+            out_h, state = model.lstm(emb, state)
+            state = tuple(s.detach() for s in state)
+            logits = model.out(out_h)
+            nats = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), x[:, 1:].reshape(-1))
+        else:
+            nats = model.nll_bits(x, "qat").mean() * math.log(2) / a.bptt
+        opt.zero_grad(set_to_none=True)
+        nats.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        pos += a.bptt
+        step += 1
+        if step % a.eval_every == 0:
+            vb = val_bits_per_byte(model, va, limit=100_000)
+            info = {"step": step, "train_bits_per_byte": float(nats) / math.log(2),
+                    "val_bits_per_byte": vb, "minutes": (time.time() - t_start) / 60,
+                    "mode": mode, "bytes_seen": step * a.batch * a.bptt}
+            print(json.dumps(info), flush=True)
+            log.write(json.dumps(info) + "\n")
+            log.flush()
+            save_float(model, info, out / "last.safetensors")
+            if vb < best:
+                best = vb
+                save_float(model, info, out / "best.safetensors")
+    info = {"step": step, "val_bits_per_byte": val_bits_per_byte(model, va), "mode": mode}
+    save_float(model, info, out / "last.safetensors")
+    print("done", json.dumps(info), flush=True)
+
+
+@torch.no_grad()
+def int_bits_per_byte(im: IntCharRNN, data: np.ndarray, streams: int = 16) -> float:
+    """Integer model: mean -log2 p of bytes 1.. of each of ``streams`` equal slices."""
+    v = torch.from_numpy(data.astype(np.int64))
+    n = len(v) // streams
+    x = v[:n * streams].view(streams, n)
+    st = im.init_state(streams)
+    total = 0.0
+    for k in range(n - 1):
+        st = im.step(st, x[:, k])
+        f = im.freqs(st)
+        p = f.gather(1, x[:, k + 1:k + 2]).double()
+        total += float((im.cfg.freq_bits - torch.log2(p)).sum())
+    return total / (streams * (n - 1))
+
+
+def export(a) -> None:
+    torch.set_num_threads(a.threads)
+    model, info = load_float(Path(a.run) / a.checkpoint)
+    model.eval()
+    _, va = corpus(a.data_dir)
+    sample = va[:a.eval_bytes]
+    tensors = to_integer(model)
+    im = IntCharRNN(model.cfg, tensors)
+    fb = val_bits_per_byte(model, sample, limit=len(sample))
+    qb = val_bits_per_byte(model, sample, "qat", limit=len(sample))
+    ib = int_bits_per_byte(im, sample)
+    meta = {"name": "charrnn-text", "arch": "charrnn", "domain": "bytes (text, any file)",
+            "train_data": "text-train/ (books, wiki, code, markup, misc), last 0.5% of each file "
+                          "held out", "recipe": f"python -m arcodec.train.charrnn_text train "
+                          f"(step {info['step']}, mode {info['mode']}); export --register",
+            "val_bits_per_byte_float": f"{fb:.4f}", "val_bits_per_byte_qat": f"{qb:.4f}",
+            "val_bits_per_byte_int": f"{ib:.4f}", "test_bits_per_dim": f"{ib:.4f}",
+            "val_bytes": str(len(sample))}
+    save_weights(Path(a.out), "charrnn", asdict(model.cfg), tensors, meta)
+    if a.register:
+        register(Path(a.out), "charrnn-text", MODEL_CODE, meta["domain"], meta["test_bits_per_dim"])
+    print(json.dumps(meta, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m arcodec.train.charrnn_text")
+    ap.add_argument("command", choices=["train", "export"])
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--run", default=None)
+    ap.add_argument("--checkpoint", default="best.safetensors")
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--hidden", type=int, default=384)
+    ap.add_argument("--embed", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--bptt", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--eval-bytes", type=int, default=50_000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--qat", action="store_true", help="train with the quantisation-aware cell")
+    ap.add_argument("--register", action="store_true")
+    a = ap.parse_args(argv)
+    train(a) if a.command == "train" else export(a)
+
+
+if __name__ == "__main__":
+    main()

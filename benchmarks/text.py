@@ -1,0 +1,115 @@
+"""Suite: charrnn-text on the Canterbury corpus and the large corpus against classical codecs,
+plus throughput on 1 MB of English text and the cost of coding in parallel streams."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+import arcodec
+from arcodec import zoo
+from arcodec.codecs import bytes_stream
+
+from . import baselines
+
+QUICK_FILES = ["cantrbry/alice29.txt", "cantrbry/fields.c", "cantrbry/grammar.lsp",
+               "cantrbry/xargs.1", "cantrbry/cp.html"]
+FULL_FILES = ["cantrbry/" + n for n in ("alice29.txt", "asyoulik.txt", "cp.html", "fields.c",
+              "grammar.lsp", "kennedy.xls", "lcet10.txt", "plrabn12.txt", "ptt5", "sum",
+              "xargs.1")] + ["large/bible.txt", "large/world192.txt"]
+
+
+def _one(path: Path, session) -> dict:
+    data = path.read_bytes()
+    t0 = time.perf_counter()
+    r = arcodec.compress_bytes(data, session=session)
+    t_enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    back = arcodec.decompress_bytes(r.data, session=session).data
+    t_dec = time.perf_counter() - t0
+    n = max(len(data), 1)
+    return {"file": path.name, "bytes": len(data), "arc_bytes": len(r.data),
+            "model": r.model, "streams": bytes_stream.streams_for(len(data)),
+            "payload_bits_per_byte": 8 * r.payload_bytes / n,
+            "int_nll_bits_per_byte": r.nll_bits / n,
+            "within_bound": bool(r.model == "stored" or
+                                 8 * r.payload_bytes <= r.nll_bits * 1.001 + 64),
+            "round_trip_exact": back == data, "encode_s": t_enc, "decode_s": t_dec,
+            "encode_kb_per_s": len(data) / 1000 / t_enc, "decode_kb_per_s": len(data) / 1000 / t_dec}
+
+
+def stream_cost(data: bytes, session) -> dict:
+    """Integer NLL of ``data`` coded in the default number of streams vs one stream."""
+    lm, im = session.model(zoo.resolve("charrnn-text"))
+    n = bytes_stream.streams_for(len(data))
+    _, many = bytes_stream.encode(im, data, n)
+    _, one = bytes_stream.encode(im, data, 1)
+    return {"bytes": len(data), "streams": n, "bits_per_byte_streams": many / len(data),
+            "bits_per_byte_one_stream": one / len(data), "cost_pct": 100 * (many - one) / one}
+
+
+def run(data_dir, quick: bool, session) -> dict:
+    root = Path(data_dir) / "text"
+    files = QUICK_FILES if quick else FULL_FILES
+    missing_files = [f for f in files if not (root / f).exists()]
+    if missing_files:
+        raise FileNotFoundError(f"text data missing: {', '.join(missing_files)} under {root}")
+    info = zoo.resolve("charrnn-text")
+    meta = zoo.load_meta(info)
+    rows = [_one(root / f, session) for f in files]
+    base: dict[str, dict] = {}
+    for name, tool in baselines.TEXT_TOOLS.items():
+        if (m := baselines.missing(tool)) is not None:
+            base[name] = {"missing": m}
+        else:
+            base[name] = {r["file"]: baselines.text_codec_bytes(name, (root / f).read_bytes())
+                          for r, f in zip(rows, files)}
+    english = (root / "large/bible.txt").read_bytes()[: (256 if quick else 1024) * 1024]
+    speed = _one_bytes(english, session)
+    cost = stream_cost((root / "cantrbry/alice29.txt").read_bytes()[: 40_000 if quick else None],
+                       session)
+    return {"suite": "text", "model": info.name, "weights_sha256": info.sha256,
+            "float_val_bits_per_byte": meta.get("val_bits_per_byte_float"),
+            "qat_val_bits_per_byte": meta.get("val_bits_per_byte_qat"),
+            "int_val_bits_per_byte": meta.get("val_bits_per_byte_int"),
+            "files": rows, "baselines": base, "throughput": speed, "stream_cost": cost,
+            "round_trip_exact": all(r["round_trip_exact"] for r in rows) and speed["exact"],
+            "overhead_within_bound": all(r["within_bound"] for r in rows)}
+
+
+def _one_bytes(data: bytes, session) -> dict:
+    t0 = time.perf_counter()
+    r = arcodec.compress_bytes(data, session=session)
+    t_enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    back = arcodec.decompress_bytes(r.data, session=session).data
+    t_dec = time.perf_counter() - t0
+    return {"bytes": len(data), "source": "first bytes of bible.txt",
+            "compress_kb_per_s": len(data) / 1000 / t_enc,
+            "decompress_kb_per_s": len(data) / 1000 / t_dec, "exact": back == data,
+            "bits_per_byte": 8 * len(r.data) / len(data)}
+
+
+def markdown(r: dict) -> str:
+    names = list(r["baselines"])
+    head = "| file | bytes | arcodec | bits/byte | " + " | ".join(names) + " |"
+    rows = [head, "|" + " --- |" * (4 + len(names))]
+    for f in r["files"]:
+        cells = []
+        for n in names:
+            v = r["baselines"][n]
+            cells.append("missing" if "missing" in v else f"{v[f['file']]:,}")
+        rows.append(f"| {f['file']} | {f['bytes']:,} | {f['arc_bytes']:,} | "
+                    f"{8 * f['arc_bytes'] / max(f['bytes'], 1):.3f} | " + " | ".join(cells) + " |")
+    s, c = r["throughput"], r["stream_cost"]
+    rows += ["", f"Model {r['model']}: validation bits/byte float {r['float_val_bits_per_byte']}, "
+             f"QAT {r['qat_val_bits_per_byte']}, integer {r['int_val_bits_per_byte']} "
+             "(recorded at export). Payload within 0.1% + 8 bytes of the integer NLL on every "
+             f"file: {r['overhead_within_bound']}; round trips exact: {r['round_trip_exact']}.",
+             f"Throughput on {s['bytes']:,} bytes of English ({s['source']}): compress "
+             f"{s['compress_kb_per_s']:.1f} KB/s, decompress {s['decompress_kb_per_s']:.1f} KB/s.",
+             f"Parallel streams cost: {c['bytes']:,} bytes of alice29.txt in {c['streams']} "
+             f"streams {c['bits_per_byte_streams']:.4f} bits/byte vs one stream "
+             f"{c['bits_per_byte_one_stream']:.4f} ({c['cost_pct']:+.2f}%)."]
+    return "\n".join(rows)

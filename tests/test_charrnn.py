@@ -1,0 +1,156 @@
+"""Char-RNN: exact, stream-layout-independent conditionals and byte-exact round trips."""
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+import arcodec
+from arcodec.codecs import bytes_stream
+from arcodec.models.charrnn import CharRNN, CharRNNConfig, IntCharRNN, to_integer
+from arcodec.weights import save_weights
+
+TEXT = ("It was the best of times, it was the worst of times — naïve café, 東京. "
+        "The quick brown fox jumps over the lazy dog.\n").encode() * 3
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small seeded char-RNN (trained for a few steps on TEXT so it is not uniform)."""
+    torch.manual_seed(0)
+    m = CharRNN(CharRNNConfig(hidden=32, embed=8))
+    opt = torch.optim.Adam(m.parameters(), 1e-2)
+    x = torch.tensor(list(TEXT))[None]
+    for _ in range(30):
+        loss = m.nll_bits(x).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    m.eval()
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    save_weights(path, "charrnn", asdict(m.cfg), to_integer(m), {"name": "tiny-test"})
+    return m, path
+
+
+def _freq_trace(im, data: bytes, n_streams: int) -> list[np.ndarray]:
+    """Per-byte frequency rows in file order, computed with the codec's stream layout."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    rows = np.zeros((len(buf), 256), dtype=np.int64)
+    state = im.init_state(n_streams)
+    for k, a, pos in bytes_stream._steps(len(buf), n_streams):
+        state = im.take(state, a)
+        rows[pos] = im.freqs(state).numpy()
+        state = im.step(state, torch.from_numpy(buf[pos].astype(np.int64)))
+    return rows
+
+
+def test_one_stream_at_a_time_equals_all_streams_at_once(tiny):
+    m, _ = tiny
+    im = IntCharRNN(m.cfg, to_integer(m))
+    data = TEXT[:200]
+    n = 5
+    together = _freq_trace(im, data, n)
+    starts, base, r = bytes_stream.layout(len(data), n)
+    for j in range(n):
+        seg = data[starts[j]:starts[j] + base + (j < r)]
+        alone = _freq_trace(im, seg, 1)
+        assert np.array_equal(alone, together[starts[j]:starts[j] + len(seg)])
+
+
+def test_fp32_and_fp64_arithmetic_give_the_same_frequencies(tiny):
+    m, _ = tiny
+    t = to_integer(m)
+    a = _freq_trace(IntCharRNN(m.cfg, t, dtype=torch.float32), TEXT, 3)
+    b = _freq_trace(IntCharRNN(m.cfg, t, dtype=torch.float64), TEXT, 3)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_and_cpu_give_the_same_frequencies(tiny):
+    m, _ = tiny
+    t = to_integer(m)
+    cpu = IntCharRNN(m.cfg, t)
+    gpu = IntCharRNN(m.cfg, t, device="cuda")
+    s_c, s_g = cpu.init_state(4), gpu.init_state(4)
+    for b in TEXT[:100]:
+        assert torch.equal(cpu.freqs(s_c), gpu.freqs(s_g).cpu())
+        byte = torch.full((4,), b)
+        s_c, s_g = cpu.step(s_c, byte), gpu.step(s_g, byte.cuda())
+
+
+def test_no_conditional_depends_on_its_own_or_later_bytes(tiny):
+    m, _ = tiny
+    im = IntCharRNN(m.cfg, to_integer(m))
+    base = _freq_trace(im, TEXT[:120], 1)
+    for t in (0, 1, 50, 119):
+        changed = bytearray(TEXT[:120])
+        changed[t] ^= 0x55
+        other = _freq_trace(im, bytes(changed), 1)
+        assert np.array_equal(other[:t + 1], base[:t + 1])
+        if t < 119:
+            assert not np.array_equal(other[t + 1], base[t + 1])
+
+
+def test_integer_model_tracks_the_float_model(tiny):
+    m, _ = tiny
+    im = IntCharRNN(m.cfg, to_integer(m))
+    x = torch.tensor(list(TEXT[:300]))[None]
+    with torch.no_grad():
+        float_bits = float(m.nll_bits(x, "qat"))
+    rows = _freq_trace(im, TEXT[:300], 1)
+    p = rows[np.arange(1, 300), list(TEXT[1:300])] / 2**16
+    int_bits = float(-np.log2(p).sum())
+    assert abs(int_bits - float_bits) / float_bits < 0.02
+
+
+@pytest.mark.parametrize("data", [b"", b"x", TEXT, bytes(range(256)) * 4],
+                         ids=["empty", "one-byte", "utf8-text", "binary"])
+def test_bytes_round_trip_exactly(tiny, data):
+    _, path = tiny
+    s = arcodec.Session("cpu")
+    r = arcodec.compress_bytes(data, model=str(path), session=s, name="f.bin", mode=0o640)
+    back = arcodec.decompress_bytes(r.data, model=str(path), session=s)
+    assert back.data == data
+    assert back.name == "f.bin" and back.mode == 0o640
+
+
+def test_incompressible_input_is_stored_not_expanded(tiny):
+    _, path = tiny
+    data = np.random.default_rng(0).bytes(3000)
+    r = arcodec.compress_bytes(data, model=str(path))
+    assert r.model == "stored"
+    assert len(r.data) == len(data) + r.header_bytes and r.header_bytes <= 24
+    assert arcodec.decompress_bytes(r.data).data == data
+
+
+def test_payload_tracks_the_integer_nll(tiny):
+    _, path = tiny
+    r = arcodec.compress_bytes(TEXT * 4, model=str(path))
+    assert 8 * r.payload_bytes <= r.nll_bits * 1.001 + 64
+
+
+def test_corrupted_payload_is_detected(tiny):
+    _, path = tiny
+    arc = bytearray(arcodec.compress_bytes(TEXT, model=str(path)).data)
+    arc[-3] ^= 0x40
+    with pytest.raises(arcodec.FormatError):
+        arcodec.decompress_bytes(bytes(arc), model=str(path))
+
+
+def test_file_needs_its_own_model(tiny):
+    _, path = tiny
+    arc = arcodec.compress_bytes(TEXT, model=str(path)).data
+    with pytest.raises(arcodec.ModelError, match="tiny-test"):
+        arcodec.decompress_bytes(arc)
+
+
+def test_stream_count_follows_input_size():
+    assert bytes_stream.streams_for(0) == 0
+    assert bytes_stream.streams_for(1) == 1
+    assert bytes_stream.streams_for(10**8) == bytes_stream.MAX_STREAMS
+    starts, base, r = bytes_stream.layout(10, 4)
+    assert starts.tolist() == [0, 3, 6, 8] and (base, r) == (2, 2)
