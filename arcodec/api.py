@@ -110,6 +110,7 @@ def compress_image(bits: np.ndarray, model: str | None = None, session: Session 
 
 
 DEFAULT_BYTES_MODEL = "charrnn-text"
+ADAPT_SHIFT = 22          # learning-rate shift of --adapt (stored in each adaptive file)
 
 
 def _bytes_extra(name: str | None, mode: int | None) -> bytes:
@@ -126,23 +127,33 @@ def _parse_bytes_extra(extra: bytes) -> tuple[str | None, int | None]:
     return extra[r.pos:].decode("utf-8", "surrogateescape") or None, mode
 
 
+def _adaptive(s: Session, lm, shift: int):
+    """A fresh adaptive model (it changes while coding, so it is never shared)."""
+    return build_int_model(lm.arch, lm.config, lm.tensors, s.device, s.dtype, adapt_shift=shift)
+
+
 def compress_data(data: bytes, model: str | None = None, session: Session | None = None, *,
-                  name: str | None = None, mode: int | None = None,
+                  name: str | None = None, mode: int | None = None, adapt: bool = False,
                   progress: Callable[[int], None] | None = None) -> Result:
     """Any bytes -> Result with the .arc bytes, coded by a byte model (default charrnn-text).
 
-    ``name`` and ``mode`` (permission bits) are stored in the file when given.
+    ``name`` and ``mode`` (permission bits) are stored in the file when given. ``adapt``: the
+    model's output layer keeps learning from the data while coding (deterministically).
     """
     s = _session(session)
     info = zoo.resolve(model or DEFAULT_BYTES_MODEL)
     lm, im = s.model(info)
     if lm.arch != "charrnn":
         raise InputError(f"model {info.name} does not code byte streams")
+    if adapt:
+        im = _adaptive(s, lm, ADAPT_SHIFT)
     n_streams = bytes_stream.streams_for(len(data))
     payload, nll = bytes_stream.encode(im, data, n_streams, progress)
+    dims = [len(data), n_streams] + ([ADAPT_SHIFT] if adapt else [])
     hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
-                           weights_hash=info.hash4, codec=BYTES, dims=[len(data), n_streams],
-                           crc32=container.crc32(data), extra=_bytes_extra(name, mode))
+                           weights_hash=info.hash4, codec=BYTES, dims=dims,
+                           crc32=container.crc32(data), extra=_bytes_extra(name, mode),
+                           flags=1 if adapt else 0)
     used = info.name
     if len(payload) >= len(data) > 0:          # the model would expand it: store it as is
         payload, used = data, "stored"
@@ -153,18 +164,21 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
 
 
 def compress_bytes(data: bytes, model: str | None = None, session: Session | None = None, *,
-                   name: str | None = None, mode: int | None = None,
+                   name: str | None = None, mode: int | None = None, adapt: bool = False,
                    progress: Callable[[int], None] | None = None) -> Result:
     """File contents -> Result with the .arc bytes. Picks the codec and model from the input:
     28x28 bilevel images -> made-mnist; files that are not images -> charrnn-text. ``model``
-    overrides (a byte model codes any input, images included, as bytes)."""
+    overrides (a byte model codes any input, images included, as bytes). ``adapt`` applies to
+    byte models."""
     if model is not None and zoo.load_meta(zoo.resolve(model)).get("arch") == "charrnn":
-        return compress_data(data, model, session, name=name, mode=mode, progress=progress)
+        return compress_data(data, model, session, name=name, mode=mode, adapt=adapt,
+                             progress=progress)
     img = bimg.open_image(data)
     if img is None:
         if model is not None:
             raise InputError(f"model {model} codes bilevel images; this input is not an image")
-        return compress_data(data, None, session, name=name, mode=mode, progress=progress)
+        return compress_data(data, None, session, name=name, mode=mode, adapt=adapt,
+                             progress=progress)
     conv = bimg.to_bits(img)
     if conv is None:
         raise InputError(f"unsupported image {bimg.describe(img)}: made-mnist codes 28x28 "
@@ -226,9 +240,14 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
         bits = _decode_image(hdr, payload, im, info)
         out = bimg.to_png(bits, hdr.flags)
         return Result(out, info.name, bits.size, len(payload), hlen, 0.0, len(out))
-    n, n_streams = hdr.dims if len(hdr.dims) == 2 else (-1, -1)
+    adaptive = bool(hdr.flags & 1)
+    n, n_streams = hdr.dims[:2] if len(hdr.dims) == 2 + adaptive else (-1, -1)
     if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40:
         raise FormatError(f"corrupt .arc file (bad stream layout {hdr.dims})")
+    if adaptive:
+        if not 8 <= hdr.dims[2] <= 40:
+            raise FormatError(f"corrupt .arc file (adaptation shift {hdr.dims[2]})")
+        im = _adaptive(_session(session), _session(session).model(info)[0], hdr.dims[2])
     out = bytes_stream.decode(im, payload, n, n_streams, progress)
     if container.crc32(out) != hdr.crc32:
         raise FormatError("checksum mismatch: the .arc file is corrupt")
@@ -285,7 +304,7 @@ def _read(src: str | Path) -> bytes:
 
 
 def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool = False,
-                  model: str | None = None, session: Session | None = None,
+                  model: str | None = None, session: Session | None = None, adapt: bool = False,
                   progress: Callable[[int], None] | None = None) -> Result:
     """Compress ``src`` to ``dst`` (default ``src.arc``; "-" is stdin/stdout). Keeps the input.
     Byte-coded files keep their name and permission bits in the .arc header."""
@@ -295,7 +314,8 @@ def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool
     name = mode = None
     if str(src) != "-":
         name, mode = Path(src).name, Path(src).stat().st_mode & 0o7777
-    r = compress_bytes(data, model, session, name=name, mode=mode, progress=progress)
+    r = compress_bytes(data, model, session, name=name, mode=mode, adapt=adapt,
+                       progress=progress)
     _emit(r.data, dst, force)
     return r
 

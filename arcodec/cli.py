@@ -76,8 +76,10 @@ def main() -> None:
 @click.option("--model", help="registry name or .safetensors path (default: chosen from input)")
 @click.option("--device", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--adapt", is_flag=True,
+              help="byte models keep learning from the data while coding (slower, smaller on long files)")
 @click.option("-v", "--verbose", is_flag=True, help="print bits/dim, NLL and overhead")
-def compress(files, output, force, model, device, verbose) -> None:
+def compress(files, output, force, model, device, adapt, verbose) -> None:
     """Compress FILES to FILE.arc (inputs are kept; '-' reads stdin)."""
     _check_single_output(files, output)
     s = _session(device)
@@ -85,7 +87,7 @@ def compress(files, output, force, model, device, verbose) -> None:
     def one(f):
         with _progress(f, "compress") as progress:
             r = api.compress_file(f, output, force=force, model=model, session=s,
-                                  progress=progress)
+                                  adapt=adapt, progress=progress)
         if verbose:
             click.echo(f"{f}: {r.original_bytes} -> {len(r.data)} bytes "
                        f"(ratio {r.original_bytes / len(r.data):.2f}), model {r.model}, "

@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         md += [f"## {name}", "", mod.markdown(r), ""]
     doc = {"machine": machine(session), "quick": a.quick, "results": results}
     (out / "results.json").write_text(json.dumps(doc, indent=1, default=float))
+    try:
+        from . import plots
+        for p in plots.write_all(results, out):
+            md += [f"![{p.stem}]({p.name})", ""]
+    except ImportError:
+        md += ["(plots skipped: pip install matplotlib)", ""]
     (out / "results.md").write_text("\n".join(md))
     print("\n".join(md))
     if not ok:

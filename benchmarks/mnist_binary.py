@@ -45,6 +45,7 @@ def run(data_dir, quick: bool, session: arcodec.Session) -> dict:
         "overhead_pct": 100 * (payload.sum() - nll.sum()) / nll.sum(),
         "encode_s_per_digit": t_enc, "decode_s_per_digit": t_dec,
         "baselines": {},
+        "per_item": {"payload_bits": payload.tolist(), "nll_bits": nll.tolist()},
     }
     sub = digits[:n_enc]
     b = res["baselines"]

@@ -154,3 +154,23 @@ def test_stream_count_follows_input_size():
     assert bytes_stream.streams_for(10**8) == bytes_stream.MAX_STREAMS
     starts, base, r = bytes_stream.layout(10, 4)
     assert starts.tolist() == [0, 3, 6, 8] and (base, r) == (2, 2)
+
+
+def test_adaptive_files_round_trip_and_do_not_depend_on_arithmetic(tiny):
+    _, path = tiny
+    data = TEXT * 6
+    a64 = arcodec.compress_bytes(data, model=str(path), adapt=True,
+                                 session=arcodec.Session("cpu", torch.float64))
+    a32 = arcodec.compress_bytes(data, model=str(path), adapt=True,
+                                 session=arcodec.Session("cpu", torch.float32))
+    assert a64.data == a32.data
+    assert arcodec.info(a64.data)["shape"][2] > 0
+    assert arcodec.decompress_bytes(a64.data, model=str(path)).data == data
+
+
+def test_adaptation_learns_repeated_text(tiny):
+    _, path = tiny
+    data = TEXT * 8
+    plain = arcodec.compress_bytes(data, model=str(path))
+    adaptive = arcodec.compress_bytes(data, model=str(path), adapt=True)
+    assert adaptive.nll_bits < plain.nll_bits

@@ -209,3 +209,77 @@ class IntCharRNN:
         cz = ((c + 64) >> 7).clamp(-Z_MAX, Z_MAX) + Z_MAX            # c in 1/32 steps
         h = (o * self.tanh[cz] + ONE // 2) >> Q
         return h, c, self._acc(h)
+
+
+ADAPT_FRAC = 8          # fractional bits of the adaptive output weights' master copy
+ADAPT_WMAX = 2**15 - 1  # effective adaptive weights stay int16 (keeps every product bound)
+
+
+class AdaptiveIntCharRNN(IntCharRNN):
+    """``IntCharRNN`` whose output layer keeps learning while it codes (``--adapt``).
+
+    After each step, with y the coded bytes (one-hot), f their frequency rows and h the state
+    that predicted them, the output weights and bias take an integer SGD step:
+        G = (2^16 y - f)^T h              (exact: |terms| <= 2^28, sums < 2^53 in float64)
+        W_master += G >> (shift + log2 N)  ;  W = clamp(round(W_master / 2^8), +-ADAPT_WMAX)
+        b_master += (2^24 sum_n(2^16 y - f)) >> (shift + log2 N)
+    (shift 22 is a learning rate of about 2^-8 in real units for output rows of scale ~2^-6.)
+    Encoder and decoder perform the same updates in the same order, so the tables stay equal.
+    State is per coding run: create a new model object for every file.
+    """
+
+    def __init__(self, cfg: CharRNNConfig, tensors: dict[str, torch.Tensor],
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
+                 shift: int = 22):
+        super().__init__(cfg, tensors, device, dtype)
+        self.shift = shift
+        g = self.g
+        self.w_o = self.w_t[:, g:].T.to(torch.int64).contiguous()          # (256, H)
+        self.w_master = self.w_o << ADAPT_FRAC
+        self.b_master = self.b_o << ADAPT_FRAC
+        self.w_g_t = self.w_t[:, :g].contiguous()
+        self.off_g = self.off[:g]
+        self._set_out()
+        prod = cfg.hidden * ADAPT_WMAX * 2 * ONE + ONE * cfg.hidden * ADAPT_WMAX
+        if (prod + 2**40) * int(self.m_o.max()) >= 2**62:
+            raise ValueError("adaptive char-RNN requantisation bound exceeds int64")
+
+    def _set_out(self) -> None:
+        self.w_o_t = self.w_o.to(self.dtype).T.contiguous()                 # (H, 256)
+        self.off_o = ONE * self.w_o.sum(1)
+
+    def _acc(self, h: torch.Tensor) -> torch.Tensor:
+        # |h| <= ONE by construction (see IntCharRNN._acc); |W_o| <= ADAPT_WMAX by the clamp.
+        x = h + ONE
+        a_g = exact_matmul(x, self.w_g_t, x_max=2 * ONE, w_max=self.wmax, dtype=self.dtype,
+                           check=False) - self.off_g
+        a_o = exact_matmul(x, self.w_o_t, x_max=2 * ONE, w_max=ADAPT_WMAX, dtype=self.dtype,
+                           check=False) - self.off_o
+        return torch.cat([a_g, a_o], dim=1)
+
+    def learn(self, state, freqs: torch.Tensor, byte: torch.Tensor) -> None:
+        """One integer SGD step of the output layer from (N, 256) ``freqs`` and (N,) ``byte``."""
+        h = state[0]
+        n = h.shape[0]
+        err = -freqs
+        err[torch.arange(n, device=err.device), byte] += 1 << self.cfg.freq_bits
+        grad = (err.to(torch.float64).T @ h.to(torch.float64)).to(torch.int64)  # (256, H)
+        s = self.shift + max(n - 1, 0).bit_length()
+        self.w_master += grad >> s
+        self.b_master += (err.sum(0) << 24) >> s
+        self.w_o = ((self.w_master + (1 << (ADAPT_FRAC - 1))) >> ADAPT_FRAC).clamp(
+            -ADAPT_WMAX, ADAPT_WMAX)
+        self.b_o = (self.b_master + (1 << (ADAPT_FRAC - 1))) >> ADAPT_FRAC
+        self._set_out()
+
+    def freqs(self, state) -> torch.Tensor:
+        f = super().freqs(state)
+        self._last = (state[2], f)        # the coder's table, reused by ``step``
+        return f
+
+    def step(self, state, byte: torch.Tensor):
+        """Learn from the coded byte (output layer), then advance the recurrence."""
+        last = getattr(self, "_last", None)
+        f = last[1] if last is not None and last[0] is state[2] else super().freqs(state)
+        self.learn(state, f, byte)
+        return super().step(state, byte)
