@@ -154,29 +154,39 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
                            weights_hash=info.hash4, codec=BYTES, dims=dims,
                            crc32=container.crc32(data), extra=_bytes_extra(name, mode),
                            flags=1 if adapt else 0)
-    used = info.name
-    if len(payload) >= len(data) > 0:          # the model would expand it: store it as is
-        payload, used = data, "stored"
-        hdr = container.Header(model_code=0, model_name="", weights_hash=bytes(4), codec=STORED,
-                               dims=[len(data)], crc32=hdr.crc32, extra=hdr.extra)
     arc = container.pack(hdr, payload)
-    return Result(arc, used, len(data), len(payload), len(arc) - len(payload), nll, len(data))
+    r = Result(arc, info.name, len(data), len(payload), len(arc) - len(payload), nll, len(data))
+    return _smaller_of(r, data, name, mode)
+
+
+def _smaller_of(r: Result, data: bytes, name: str | None, mode: int | None) -> Result:
+    """``r``, or the input stored as is when that file would be smaller (never expand more
+    than a header's worth)."""
+    hdr = container.Header(model_code=0, model_name="", weights_hash=bytes(4), codec=STORED,
+                           dims=[len(data)], crc32=container.crc32(data),
+                           extra=_bytes_extra(name, mode))
+    arc = container.pack(hdr, data)
+    if len(arc) >= len(r.data):
+        return r
+    return Result(arc, "stored", len(data), len(data), len(arc) - len(data), r.nll_bits, len(data))
 
 
 def compress_bytes(data: bytes, model: str | None = None, session: Session | None = None, *,
                    name: str | None = None, mode: int | None = None, adapt: bool = False,
                    progress: Callable[[int], None] | None = None) -> Result:
     """File contents -> Result with the .arc bytes. Picks the codec and model from the input:
-    28x28 bilevel images -> made-mnist; files that are not images -> charrnn-text. ``model``
+    28x28 bilevel PNGs -> made-mnist; other PNGs -> an error naming what is supported (until the
+    image codec lands); every other file (JPEG, GIF and other non-PNG images included: their
+    bytes, not pixels, are what must come back) -> charrnn-text. ``model``
     overrides (a byte model codes any input, images included, as bytes). ``adapt`` applies to
     byte models."""
     if model is not None and zoo.load_meta(zoo.resolve(model)).get("arch") == "charrnn":
         return compress_data(data, model, session, name=name, mode=mode, adapt=adapt,
                              progress=progress)
     img = bimg.open_image(data)
-    if img is None:
+    if img is None or img.format != "PNG":     # only PNG pixels are coded as an image
         if model is not None:
-            raise InputError(f"model {model} codes bilevel images; this input is not an image")
+            raise InputError(f"model {model} codes bilevel PNG images; this input is not one")
         return compress_data(data, None, session, name=name, mode=mode, adapt=adapt,
                              progress=progress)
     conv = bimg.to_bits(img)
@@ -187,7 +197,7 @@ def compress_bytes(data: bytes, model: str | None = None, session: Session | Non
     bits, flag = conv
     r = compress_image(bits, model, session, flag=flag)
     r.original_bytes = len(data)
-    return r
+    return _smaller_of(r, data, None, None)
 
 
 def _decode_image(hdr, payload: bytes, im, info):

@@ -20,9 +20,9 @@ import arcodec
 import arcodec.zoo
 from arcodec.train.data import data_dir
 
-from . import mnist_binary, text
+from . import images, mnist_binary, scaling, text
 
-SUITES = {"mnist-binary": mnist_binary, "text": text}
+SUITES = {"mnist-binary": mnist_binary, "images": images, "text": text, "scaling": scaling}
 
 
 def machine(session: arcodec.Session) -> dict:

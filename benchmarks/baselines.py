@@ -14,7 +14,8 @@ def missing(tool: str) -> str | None:
     """None when ``tool`` is on PATH, else a message saying how to get it."""
     if shutil.which(tool):
         return None
-    pkg = {"pbmtojbg": "jbigkit-bin", "xz": "xz-utils"}.get(tool, tool)
+    pkg = {"pbmtojbg": "jbigkit-bin", "xz": "xz-utils", "cwebp": "webp",
+           "cjxl": "libjxl-tools"}.get(tool, tool)
     return f"{tool} not found (apt-get install {pkg})"
 
 
@@ -79,3 +80,23 @@ def text_codec_bytes(name: str, data: bytes) -> int:
 
 
 TEXT_TOOLS = {**{k: v[0] for k, v in TEXT_CODECS.items()}, "zpaq -m5": "zpaq"}
+
+
+# Lossless image codecs: name -> (program, function building the command from (src, dst))
+IMAGE_CODECS = {
+    "PNG (optipng -o2)": ("optipng", lambda src, dst: ["optipng", "-quiet", "-o2", "-out", dst, src]),
+    "WebP (cwebp -lossless -z 9)": ("cwebp", lambda src, dst: ["cwebp", "-quiet", "-lossless",
+                                                               "-z", "9", src, "-o", dst]),
+    "JPEG-XL (cjxl -d 0 -e 7)": ("cjxl", lambda src, dst: ["cjxl", "-d", "0", "-e", "7", "--quiet",
+                                                           src, dst]),
+}
+
+
+def image_codec_bytes(name: str, pixels: np.ndarray) -> int:
+    """Size of an (H, W) or (H, W, 3) uint8 image under a lossless image codec."""
+    _, cmd = IMAGE_CODECS[name]
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = Path(d) / "in.png", Path(d) / "out.bin"
+        Image.fromarray(pixels).save(src)
+        subprocess.run(cmd(str(src), str(dst)), check=True, capture_output=True)
+        return dst.stat().st_size

@@ -78,5 +78,32 @@ def bits_per_codec(results: list[dict], out: Path) -> Path | None:
     return path
 
 
+def scaling(results: list[dict], out: Path) -> Path | None:
+    """Time and peak memory against input size (log-log)."""
+    r = next((r for r in results if r.get("suite") == "scaling"), None)
+    if r is None:
+        return None
+    n = [x["bytes"] for x in r["rows"]]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
+    a.loglog(n, [x["encode_s"] for x in r["rows"]], "o-", label="compress")
+    a.loglog(n, [x["decode_s"] for x in r["rows"]], "s-", label="decompress")
+    a.loglog(n, [n_ / n[-1] * r["rows"][-1]["decode_s"] for n_ in n], "k:", label="linear")
+    a.set_xlabel("input bytes")
+    a.set_ylabel("seconds")
+    a.set_title("time vs input size (charrnn-text)")
+    a.legend()
+    b.semilogx(n, [x["peak_rss_mb"] for x in r["rows"]], "o-")
+    b.set_xlabel("input bytes")
+    b.set_ylabel("peak RSS (MB)")
+    b.set_title("peak memory vs input size")
+    b.set_ylim(0, None)
+    fig.tight_layout()
+    path = out / "scaling.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_all(results: list[dict], out: Path) -> list[Path]:
-    return [p for p in (payload_vs_nll(results, out), bits_per_codec(results, out)) if p]
+    return [p for p in (payload_vs_nll(results, out), bits_per_codec(results, out),
+                        scaling(results, out)) if p]

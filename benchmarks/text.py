@@ -65,9 +65,9 @@ def run(data_dir, quick: bool, session) -> dict:
         else:
             base[name] = {r["file"]: baselines.text_codec_bytes(name, (root / f).read_bytes())
                           for r, f in zip(rows, files)}
-    english = (root / "large/bible.txt").read_bytes()[: (256 if quick else 1024) * 1024]
+    english = (root / "large/bible.txt").read_bytes()[: (128 if quick else 1024) * 1024]
     speed = _one_bytes(english, session)
-    cost = stream_cost((root / "cantrbry/alice29.txt").read_bytes()[: 40_000 if quick else None],
+    cost = stream_cost((root / "cantrbry/alice29.txt").read_bytes()[: 20_000 if quick else None],
                        session)
     return {"suite": "text", "model": info.name, "weights_sha256": info.sha256,
             "float_val_bits_per_byte": meta.get("val_bits_per_byte_float"),

@@ -190,3 +190,54 @@ def test_output_files_get_the_usual_permissions(tmp_path, test_digits):
     mask = os.umask(0o022)
     os.umask(mask)
     assert (tmp_path / "p.png.arc").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_text_file_round_trips_with_the_default_model(tmp_path, data_dir):
+    src = tmp_path / "fields.c"
+    src.write_bytes((data_dir / "text/cantrbry/fields.c").read_bytes())
+    src.chmod(0o600)
+    r = _run("compress", "-v", str(src))
+    assert r.exit_code == 0, r.output
+    assert "charrnn-text" in r.output
+    original = src.read_bytes()
+    src.unlink()
+    assert _run("decompress", f"{src}.arc").exit_code == 0
+    assert src.read_bytes() == original
+    assert src.stat().st_mode & 0o777 == 0o600
+
+
+def test_non_png_image_is_coded_as_bytes(tmp_path):
+    src = tmp_path / "photo.jpg"
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(src, format="JPEG")
+    assert _run("compress", str(src)).exit_code == 0
+    original = src.read_bytes()
+    src.unlink()
+    assert _run("decompress", f"{src}.arc").exit_code == 0
+    assert src.read_bytes() == original
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["alice29.txt", "asyoulik.txt", "cp.html", "fields.c",
+                                  "grammar.lsp", "kennedy.xls", "lcet10.txt", "plrabn12.txt",
+                                  "ptt5", "sum", "xargs.1", "../large/bible.txt",
+                                  "../large/world192.txt"])
+def test_corpus_file_round_trips_through_the_cli(tmp_path, data_dir, name):
+    src = tmp_path / Path(name).name
+    src.write_bytes((data_dir / "text/cantrbry" / name).read_bytes())
+    assert _run("compress", str(src)).exit_code == 0
+    original = src.read_bytes()
+    src.unlink()
+    assert _run("decompress", f"{src}.arc").exit_code == 0
+    assert src.read_bytes() == original
+
+
+def test_image_the_model_cannot_predict_is_stored_not_expanded(tmp_path):
+    rng = np.random.default_rng(1)
+    src = save_1bit_png(rng.integers(0, 2, (28, 28)), tmp_path / "noise.png")
+    r = _run("compress", "-v", str(src))
+    assert r.exit_code == 0 and "stored" in r.output
+    assert Path(f"{src}.arc").stat().st_size <= src.stat().st_size + 24
+    original = src.read_bytes()
+    src.unlink()
+    assert _run("decompress", f"{src}.arc").exit_code == 0
+    assert src.read_bytes() == original

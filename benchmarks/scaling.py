@@ -1,0 +1,50 @@
+"""Suite: encode/decode time and peak memory against input size (text through charrnn-text).
+
+Each size runs in a fresh process so its peak resident memory (ru_maxrss) is its own.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+QUICK_SIZES = [10_000, 100_000]
+FULL_SIZES = [10_000, 100_000, 1_000_000, 10_000_000]
+
+_CHILD = r"""
+import json, resource, sys, time, torch
+import arcodec
+path, n, device = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+src = open(path, "rb").read()
+data = (src * (n // len(src) + 1))[:n]
+s = arcodec.Session(device)
+t0 = time.perf_counter(); r = arcodec.compress_bytes(data, session=s); t1 = time.perf_counter()
+back = arcodec.decompress_bytes(r.data, session=s).data; t2 = time.perf_counter()
+print(json.dumps({"bytes": n, "encode_s": t1 - t0, "decode_s": t2 - t1,
+                  "exact": back == data, "bits_per_byte": 8 * len(r.data) / n,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(data_dir, quick: bool, session) -> dict:
+    src = Path(data_dir) / "text/large/bible.txt"
+    if not src.exists():
+        raise FileNotFoundError(f"missing {src}")
+    rows = []
+    for n in QUICK_SIZES if quick else FULL_SIZES:
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(src), str(n), session.device],
+                             capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"suite": "scaling", "input": "bible.txt repeated to size", "rows": rows,
+            "round_trip_exact": all(r["exact"] for r in rows), "overhead_within_bound": True}
+
+
+def markdown(r: dict) -> str:
+    lines = ["| bytes | encode s | decode s | encode KB/s | decode KB/s | peak RSS MB | bits/byte |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for x in r["rows"]:
+        lines.append(f"| {x['bytes']:,} | {x['encode_s']:.1f} | {x['decode_s']:.1f} | "
+                     f"{x['bytes'] / 1000 / x['encode_s']:.1f} | {x['bytes'] / 1000 / x['decode_s']:.1f} | "
+                     f"{x['peak_rss_mb']:.0f} | {x['bits_per_byte']:.3f} |")
+    return "\n".join(lines)
