@@ -57,11 +57,12 @@ class Result:
 class Session:
     """Device, arithmetic and loaded models for a run of calls (no global state).
 
-    device: "auto" (CUDA when available), "cpu" or "cuda". dtype: accumulator float type of the
-    exact runtime (float32 uses digit planes; results are identical either way).
+    device: "auto" (CUDA when available), "cpu" or "cuda". dtype: float type of the exact
+    products (None: each model's fastest; float32 may need digit planes). Results are identical
+    for every choice.
     """
     device: str = "auto"
-    dtype: torch.dtype = torch.float64
+    dtype: torch.dtype | None = None
     _models: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -110,7 +111,7 @@ def compress_image(bits: np.ndarray, model: str | None = None, session: Session 
 
 
 DEFAULT_BYTES_MODEL = "charrnn-text"
-ADAPT_SHIFT = 22          # learning-rate shift of --adapt (stored in each adaptive file)
+ADAPT_SHIFT = 17          # learning-rate shift of --adapt (stored in each adaptive file)
 
 
 def _bytes_extra(name: str | None, mode: int | None) -> bytes:

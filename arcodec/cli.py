@@ -52,7 +52,8 @@ def _progress(path: str, what: str):
     if size < 1 << 20:
         yield None
         return
-    with tqdm(total=None, desc=f"{what} {os.path.basename(path)}", unit="B", unit_scale=True,
+    total = size if what == "compress" else None   # decompress: the original size is not known yet
+    with tqdm(total=total, desc=f"{what} {os.path.basename(path)}", unit="B", unit_scale=True,
               disable=None, leave=False, file=sys.stderr) as bar:
         yield bar.update
 

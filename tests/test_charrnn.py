@@ -174,3 +174,25 @@ def test_adaptation_learns_repeated_text(tiny):
     plain = arcodec.compress_bytes(data, model=str(path))
     adaptive = arcodec.compress_bytes(data, model=str(path), adapt=True)
     assert adaptive.nll_bits < plain.nll_bits
+
+
+_ARC_SCRIPT = """
+import hashlib, sys, torch
+import arcodec
+torch.set_num_threads(int(sys.argv[1]))
+data = open(sys.argv[2], "rb").read()[:6000]
+r = arcodec.compress_bytes(data, adapt=sys.argv[3] == "1", session=arcodec.Session("cpu"))
+print(hashlib.sha256(r.data).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("adapt", ["0", "1"], ids=["plain", "adapt"])
+def test_shipped_model_files_do_not_depend_on_thread_count(data_dir, adapt):
+    src = data_dir / "text/cantrbry/alice29.txt"
+    out = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads}
+        r = subprocess.run([sys.executable, "-c", _ARC_SCRIPT, threads, str(src), adapt],
+                           env=env, capture_output=True, text=True, check=True)
+        out.append(r.stdout.strip())
+    assert out[0] == out[1] and len(out[0]) == 64

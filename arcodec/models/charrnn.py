@@ -6,12 +6,13 @@ into one table) + ``W_h h`` -> LSTM cell -> ``W_o h`` -> 256 logits. Two forward
 to the grid the integer model uses (fine-tuning before export).
 
 Integer model (coding), per step, all int64 except the exact products:
-  acc   = X[byte] + W_h (h + 4096) - 4096 * rowsum(W_h) + b     (acc units: s_w[row] / 4096)
+  acc   = X[byte] + W_h (h + HQ) - HQ * rowsum(W_h) + b       (acc units: s_w[row] / HQ)
   z     = requant(acc) in 1/32 units, clamped to [-8, 8]
   i,f,o = SIGMOID[z] (Q12),  g = TANH[z] (Q12)
   c     = (f c + 2048) >> 12 + (i g + 2048) >> 12,   clamped to +-C_MAX   (Q12)
-  h     = (o TANH[round(c / 128)] + 2048) >> 12                            (Q12, |h| <= 4096)
-  logit = requant(W_o (h + 4096) - 4096 rowsum(W_o) + b_o) in 1/64 nat -> logits_to_freqs
+  h     = (o TANH[round(c / 128)] HQ + 2^23) >> 24     (HQ = 2^(h_bits-1) - 1, |h| <= HQ)
+  logit = requant(W_o (h + HQ) - HQ rowsum(W_o) + b_o) in 1/64 nat -> logits_to_freqs
+With h_bits = 8 and H <= 512, ``H * 127 * 254 < 2^24``: every product is one exact float32 pass.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ C_MAX = 64 * ONE       # cell state clamped to [-64, 64]
 class CharRNNConfig:
     hidden: int = 256          # LSTM width H
     embed: int = 64            # byte embedding width (folded away in the integer model)
+    h_bits: int = 8            # signed bits of h where it enters the products (h_q = round(h*HQ))
     weight_bits: int = 8       # signed bits of W_h and W_o, per-row scale
     freq_bits: int = 16        # frequency tables sum to 2**freq_bits
 
@@ -93,6 +95,7 @@ class CharRNN(nn.Module):
         w_h = fake_quant_weight(self.lstm.weight_hh_l0, self.cfg.weight_bits)
         w_o = fake_quant_weight(self.out.weight, self.cfg.weight_bits)
         pre_x = self.gate_table()[x]
+        hq = 2 ** (self.cfg.h_bits - 1) - 1
         h = torch.zeros(n, h_size, device=x.device)
         c = torch.zeros(n, h_size, device=x.device)
         outs = []
@@ -104,7 +107,7 @@ class CharRNN(nn.Module):
             g = _q(torch.tanh(g))
             c = _q(torch.clamp(f * c + i * g, -C_MAX / ONE, C_MAX / ONE))
             cz = ste(c, torch.clamp(torch.round(c * Z_ONE), -Z_MAX, Z_MAX) / Z_ONE)
-            h = _q(o * _q(torch.tanh(cz)))
+            h = _qh(o * _q(torch.tanh(cz)), hq)
             outs.append(h)
         hs = torch.stack(outs, dim=1)
         return nn.functional.linear(hs, w_o, self.out.bias)
@@ -121,6 +124,10 @@ def _q(v: torch.Tensor) -> torch.Tensor:
     return ste(v, torch.round(v * ONE) / ONE)
 
 
+def _qh(v: torch.Tensor, hq: int) -> torch.Tensor:
+    return ste(v, torch.round(v * hq) / hq)
+
+
 def to_integer(model: CharRNN) -> dict[str, torch.Tensor]:
     """Integer tensors of ``IntCharRNN`` from a trained float model (once, on CPU)."""
     cfg = model.cfg
@@ -130,14 +137,15 @@ def to_integer(model: CharRNN) -> dict[str, torch.Tensor]:
         w = model.lstm.weight_hh_l0.double()
         s = weight_scale(w, cfg.weight_bits).double()               # (4H,)
         t["w_h"] = torch.clamp(torch.round(w / s[:, None]), -qmax, qmax).to(torch.int8)
-        acc_unit = s / ONE                                          # real value of 1 acc unit
+        hq = 2 ** (cfg.h_bits - 1) - 1
+        acc_unit = s / hq                                           # real value of 1 acc unit
         t["x"] = torch.round(model.gate_table().double() / acc_unit).to(torch.int64)
         t["m_z"] = fixed_multiplier(acc_unit * Z_ONE, 32)
         wo = model.out.weight.double()
         so = weight_scale(wo, cfg.weight_bits).double()
         t["w_o"] = torch.clamp(torch.round(wo / so[:, None]), -qmax, qmax).to(torch.int8)
-        t["b_o"] = torch.round(model.out.bias.double() / (so / ONE)).to(torch.int64)
-        t["m_o"] = fixed_multiplier(so / ONE * LOGIT_ONE, 32)
+        t["b_o"] = torch.round(model.out.bias.double() / (so / hq)).to(torch.int64)
+        t["m_o"] = fixed_multiplier(so / hq * LOGIT_ONE, 32)
     return t
 
 
@@ -152,30 +160,31 @@ class IntCharRNN:
     """
 
     def __init__(self, cfg: CharRNNConfig, tensors: dict[str, torch.Tensor],
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64):
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
         self.cfg = cfg
         self.device = torch.device(device)
         self.dtype = dtype
         self.wmax = 2 ** (cfg.weight_bits - 1) - 1
+        self.hq = 2 ** (cfg.h_bits - 1) - 1
         w = torch.cat([tensors["w_h"], tensors["w_o"]]).to(self.device)   # (4H + 256, H)
         self.w_t = w.to(dtype).T.contiguous()                                # (H, 4H + 256)
-        self.off = ONE * w.to(torch.int64).sum(1)                            # (4H + 256,)
+        self.off = self.hq * w.to(torch.int64).sum(1)                        # (4H + 256,)
         self.x = tensors["x"].to(self.device, torch.int64)                  # (256, 4H)
         self.m_z = tensors["m_z"].to(self.device, torch.int64)
         self.b_o = tensors["b_o"].to(self.device, torch.int64)
         self.m_o = tensors["m_o"].to(self.device, torch.int64)
         self.sig, self.tanh = lut(self.device)
         self.g = 4 * cfg.hidden
-        prod = cfg.hidden * self.wmax * 2 * ONE + int(self.off.abs().max())
+        prod = cfg.hidden * self.wmax * 2 * self.hq + int(self.off.abs().max())
         if (prod + int(self.x.abs().max())) * int(self.m_z.max()) >= 2**62 or \
                 (prod + int(self.b_o.abs().max())) * int(self.m_o.max()) >= 2**62:
             raise ValueError("char-RNN requantisation bound exceeds int64")
 
     def _acc(self, h: torch.Tensor) -> torch.Tensor:
-        # |h| <= ONE by construction (h = (o * tanh + ONE/2) >> Q with |o|, |tanh| <= ONE),
-        # so h + ONE lies in [0, 2 ONE] and the run-time range check can be skipped.
-        return exact_matmul(h + ONE, self.w_t, x_max=2 * ONE, w_max=self.wmax, dtype=self.dtype,
-                            check=False) - self.off
+        # |h| <= HQ by construction (h = (o * tanh * HQ + 2^23) >> 24 with |o|, |tanh| <= 2^12),
+        # so h + HQ lies in [0, 2 HQ] and the run-time range check can be skipped.
+        return exact_matmul(h + self.hq, self.w_t, x_max=2 * self.hq, w_max=self.wmax,
+                            dtype=self.dtype, check=False) - self.off
 
     def init_state(self, n: int):
         """Zero state for n streams."""
@@ -207,12 +216,13 @@ class IntCharRNN:
         o = self.sig[z[:, 3 * hs:]]
         c = (((f * c + ONE // 2) >> Q) + ((i * g + ONE // 2) >> Q)).clamp(-C_MAX, C_MAX)
         cz = ((c + 64) >> 7).clamp(-Z_MAX, Z_MAX) + Z_MAX            # c in 1/32 steps
-        h = (o * self.tanh[cz] + ONE // 2) >> Q
+        h = (o * self.tanh[cz] * self.hq + (1 << (2 * Q - 1))) >> (2 * Q)
         return h, c, self._acc(h)
 
 
 ADAPT_FRAC = 8          # fractional bits of the adaptive output weights' master copy
 ADAPT_WMAX = 2**15 - 1  # effective adaptive weights stay int16 (keeps every product bound)
+ADAPT_BMAX = 2**30      # adaptive output bias is clamped to +-ADAPT_BMAX (acc units)
 
 
 class AdaptiveIntCharRNN(IntCharRNN):
@@ -220,17 +230,17 @@ class AdaptiveIntCharRNN(IntCharRNN):
 
     After each step, with y the coded bytes (one-hot), f their frequency rows and h the state
     that predicted them, the output weights and bias take an integer SGD step:
-        G = (2^16 y - f)^T h              (exact: |terms| <= 2^28, sums < 2^53 in float64)
+        G = (2^16 y - f)^T h              (exact: |terms| <= 2^16 HQ, sums < 2^53 in float64)
         W_master += G >> (shift + log2 N)  ;  W = clamp(round(W_master / 2^8), +-ADAPT_WMAX)
-        b_master += (2^24 sum_n(2^16 y - f)) >> (shift + log2 N)
-    (shift 22 is a learning rate of about 2^-8 in real units for output rows of scale ~2^-6.)
+        b_master += (HQ^2 sum_n(2^16 y - f)) >> (shift + log2 N)   (SGD on a constant input 1.0)
+    (with HQ = 127, shift 17 is a learning rate of about 2^-8 for output rows of scale ~2^-6.)
     Encoder and decoder perform the same updates in the same order, so the tables stay equal.
     State is per coding run: create a new model object for every file.
     """
 
     def __init__(self, cfg: CharRNNConfig, tensors: dict[str, torch.Tensor],
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
-                 shift: int = 22):
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                 shift: int = 17):
         super().__init__(cfg, tensors, device, dtype)
         self.shift = shift
         g = self.g
@@ -240,20 +250,20 @@ class AdaptiveIntCharRNN(IntCharRNN):
         self.w_g_t = self.w_t[:, :g].contiguous()
         self.off_g = self.off[:g]
         self._set_out()
-        prod = cfg.hidden * ADAPT_WMAX * 2 * ONE + ONE * cfg.hidden * ADAPT_WMAX
-        if (prod + 2**40) * int(self.m_o.max()) >= 2**62:
+        prod = cfg.hidden * ADAPT_WMAX * 2 * self.hq + self.hq * cfg.hidden * ADAPT_WMAX
+        if (prod + ADAPT_BMAX) * int(self.m_o.max()) >= 2**62:
             raise ValueError("adaptive char-RNN requantisation bound exceeds int64")
 
     def _set_out(self) -> None:
         self.w_o_t = self.w_o.to(self.dtype).T.contiguous()                 # (H, 256)
-        self.off_o = ONE * self.w_o.sum(1)
+        self.off_o = self.hq * self.w_o.sum(1)
 
     def _acc(self, h: torch.Tensor) -> torch.Tensor:
-        # |h| <= ONE by construction (see IntCharRNN._acc); |W_o| <= ADAPT_WMAX by the clamp.
-        x = h + ONE
-        a_g = exact_matmul(x, self.w_g_t, x_max=2 * ONE, w_max=self.wmax, dtype=self.dtype,
+        # |h| <= HQ by construction (see IntCharRNN._acc); |W_o| <= ADAPT_WMAX by the clamp.
+        x = h + self.hq
+        a_g = exact_matmul(x, self.w_g_t, x_max=2 * self.hq, w_max=self.wmax, dtype=self.dtype,
                            check=False) - self.off_g
-        a_o = exact_matmul(x, self.w_o_t, x_max=2 * ONE, w_max=ADAPT_WMAX, dtype=self.dtype,
+        a_o = exact_matmul(x, self.w_o_t, x_max=2 * self.hq, w_max=ADAPT_WMAX, dtype=self.dtype,
                            check=False) - self.off_o
         return torch.cat([a_g, a_o], dim=1)
 
@@ -266,10 +276,11 @@ class AdaptiveIntCharRNN(IntCharRNN):
         grad = (err.to(torch.float64).T @ h.to(torch.float64)).to(torch.int64)  # (256, H)
         s = self.shift + max(n - 1, 0).bit_length()
         self.w_master += grad >> s
-        self.b_master += (err.sum(0) << 24) >> s
+        self.b_master += (err.sum(0) * (self.hq * self.hq)) >> s
         self.w_o = ((self.w_master + (1 << (ADAPT_FRAC - 1))) >> ADAPT_FRAC).clamp(
             -ADAPT_WMAX, ADAPT_WMAX)
-        self.b_o = (self.b_master + (1 << (ADAPT_FRAC - 1))) >> ADAPT_FRAC
+        self.b_o = ((self.b_master + (1 << (ADAPT_FRAC - 1))) >> ADAPT_FRAC).clamp(
+            -ADAPT_BMAX, ADAPT_BMAX)
         self._set_out()
 
     def freqs(self, state) -> torch.Tensor:
