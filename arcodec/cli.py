@@ -70,13 +70,24 @@ def main() -> None:
     """arcodec: lossless compression with learned autoregressive models."""
 
 
+def _file_options(model_help: str):
+    """The options compress and decompress share: FILES, -o, -f, --model, --device."""
+    def wrap(f):
+        for opt in reversed([
+            click.argument("files", nargs=-1, required=True),
+            click.option("-o", "--output", help="output file (one input only; '-' for stdout)"),
+            click.option("-f", "--force", is_flag=True, help="overwrite existing output files"),
+            click.option("--model", help=model_help),
+            click.option("--device", default="auto", show_default=True,
+                         type=click.Choice(["auto", "cpu", "cuda"])),
+        ]):
+            f = opt(f)
+        return f
+    return wrap
+
+
 @main.command()
-@click.argument("files", nargs=-1, required=True)
-@click.option("-o", "--output", help="output file (one input only; '-' for stdout)")
-@click.option("-f", "--force", is_flag=True, help="overwrite existing output files")
-@click.option("--model", help="registry name or .safetensors path (default: chosen from input)")
-@click.option("--device", default="auto", show_default=True,
-              type=click.Choice(["auto", "cpu", "cuda"]))
+@_file_options("registry name or .safetensors path (default: chosen from input)")
 @click.option("--adapt", is_flag=True,
               help="byte models keep learning from the data while coding (slower, smaller on long files)")
 @click.option("-v", "--verbose", is_flag=True, help="print bits/dim, NLL and overhead")
@@ -101,12 +112,7 @@ def compress(files, output, force, model, device, adapt, verbose) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True)
-@click.option("-o", "--output", help="output file (one input only; '-' for stdout)")
-@click.option("-f", "--force", is_flag=True, help="overwrite existing output files")
-@click.option("--model", help="weight file for files made with a user model")
-@click.option("--device", default="auto", show_default=True,
-              type=click.Choice(["auto", "cpu", "cuda"]))
+@_file_options("weight file for files made with a user model")
 @click.option("-v", "--verbose", is_flag=True, help="print what was restored")
 def decompress(files, output, force, model, device, verbose) -> None:
     """Restore FILES (FILE.arc -> FILE)."""

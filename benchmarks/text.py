@@ -20,14 +20,18 @@ FULL_FILES = ["cantrbry/" + n for n in ("alice29.txt", "asyoulik.txt", "cp.html"
               "xargs.1")] + ["large/bible.txt", "large/world192.txt"]
 
 
-def _one(path: Path, session) -> dict:
-    data = path.read_bytes()
+def _round_trip(data: bytes, session):
+    """(compress Result, restored bytes, encode seconds, decode seconds)."""
     t0 = time.perf_counter()
     r = arcodec.compress_bytes(data, session=session)
-    t_enc = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t1 = time.perf_counter()
     back = arcodec.decompress_bytes(r.data, session=session).data
-    t_dec = time.perf_counter() - t0
+    return r, back, t1 - t0, time.perf_counter() - t1
+
+
+def _one(path: Path, session) -> dict:
+    data = path.read_bytes()
+    r, back, t_enc, t_dec = _round_trip(data, session)
     n = max(len(data), 1)
     return {"file": path.name, "bytes": len(data), "arc_bytes": len(r.data),
             "model": r.model, "streams": bytes_stream.streams_for(len(data)),
@@ -79,12 +83,7 @@ def run(data_dir, quick: bool, session) -> dict:
 
 
 def _one_bytes(data: bytes, session) -> dict:
-    t0 = time.perf_counter()
-    r = arcodec.compress_bytes(data, session=session)
-    t_enc = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    back = arcodec.decompress_bytes(r.data, session=session).data
-    t_dec = time.perf_counter() - t0
+    r, back, t_enc, t_dec = _round_trip(data, session)
     return {"bytes": len(data), "source": "first bytes of bible.txt",
             "compress_kb_per_s": len(data) / 1000 / t_enc,
             "decompress_kb_per_s": len(data) / 1000 / t_dec, "exact": back == data,
