@@ -145,6 +145,35 @@ def info(files) -> None:
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--out", required=True, help="weight file to write (.safetensors)")
+@click.option("--minutes", default=30.0, show_default=True, help="float training time")
+@click.option("--qat-minutes", default=5.0, show_default=True,
+              help="quantisation-aware fine-tuning time")
+@click.option("--hidden", default=384, show_default=True, help="LSTM width")
+@click.option("--work", default=None, help="folder for checkpoints (default: OUT + '.run')")
+def train(files, out, minutes, qat_minutes, hidden, work) -> None:
+    """Train a byte model on your own FILES (or folders); use it with --model OUT."""
+    from pathlib import Path
+
+    from .train import charrnn_text
+    name = Path(out).name.removesuffix(".safetensors")
+    run = work or f"{out}.run"
+    common = ["--out", run, "--files", *files]
+    try:
+        charrnn_text.main(["train", *common, "--minutes", str(minutes), "--hidden", str(hidden)])
+        if qat_minutes > 0:
+            charrnn_text.main(["train", *common, "--resume", "--qat", "--minutes",
+                               str(qat_minutes), "--lr", "3e-4", "--eval-every", "25"])
+        charrnn_text.main(["export", "--run", run, "--out", out, "--files", *files,
+                           "--name", name, "--checkpoint", "last.safetensors"])
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+        sys.exit(EXIT_ERROR)
+    click.echo(f"wrote {out}; compress with: arcodec compress --model {out} FILE")
+
+
+@main.command()
 def models() -> None:
     """List installed models with their domain and measured bits/dim."""
     for m in zoo.shipped():

@@ -241,3 +241,23 @@ def test_image_the_model_cannot_predict_is_stored_not_expanded(tmp_path):
     src.unlink()
     assert _run("decompress", f"{src}.arc").exit_code == 0
     assert src.read_bytes() == original
+
+
+def test_users_can_train_a_byte_model_and_code_with_it(tmp_path, data_dir):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_bytes((data_dir / "text/cantrbry/asyoulik.txt").read_bytes()[:60000])
+    out = tmp_path / "mine.safetensors"
+    r = _run("train", str(corpus), "--out", str(out), "--minutes", "0.15",
+             "--qat-minutes", "0.02", "--hidden", "32")
+    assert r.exit_code == 0, r.output
+    src = tmp_path / "note.txt"
+    src.write_bytes((data_dir / "text/cantrbry/asyoulik.txt").read_bytes()[60000:64000])
+    r = _run("compress", "-v", "--model", str(out), str(src))
+    assert r.exit_code == 0 and "model mine" in r.output, r.output
+    original = src.read_bytes()
+    src.unlink()
+    r = _run("decompress", f"{src}.arc")
+    assert r.exit_code != 0 and "mine" in r.output        # the file names its model
+    assert _run("decompress", "--model", str(out), f"{src}.arc").exit_code == 0
+    assert src.read_bytes() == original

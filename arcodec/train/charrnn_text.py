@@ -33,12 +33,18 @@ MODEL_CODE = 2      # number of charrnn-text in .arc headers (never reuse)
 VAL_FRACTION = 0.005
 
 
-def corpus(root: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """(train bytes, validation bytes) of text-train/, files in sorted order."""
-    files = sorted(p for p in (data_dir(root) / "text-train").rglob("*")
-                   if p.is_file() and p.suffix not in (".md",) and p.name != "SHA256SUMS")
-    if not files:
-        raise FileNotFoundError("no text-train/ files in the data directory")
+def corpus(root: str | None, files: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(train bytes, validation bytes): of ``files`` (folders are searched) when given, else of
+    the data dir's text-train/ (without its PROVENANCE.md and SHA256SUMS); files in sorted order."""
+    if files:
+        found = sorted({q for f in map(Path, files)
+                        for q in ([f] if f.is_file() else f.rglob("*")) if q.is_file()})
+    else:
+        found = sorted(p for p in (data_dir(root) / "text-train").rglob("*")
+                       if p.is_file() and p.name not in ("PROVENANCE.md", "SHA256SUMS"))
+    if not found:
+        raise FileNotFoundError("no training files found")
+    files = found
     tr, va = [], []
     for p in files:
         b = np.frombuffer(p.read_bytes(), dtype=np.uint8)
@@ -69,6 +75,9 @@ def val_bits_per_byte(model: CharRNN, val: np.ndarray, mode: str = "fast",
     """Float model's bits per byte on (up to ``limit`` bytes of) validation text."""
     model.eval()
     v = torch.from_numpy(val[:limit].astype(np.int64))
+    streams = max(1, min(streams, len(v) // 256))
+    if len(v) < 2 * streams:
+        return float("nan")
     n = len(v) // streams
     x = v[:n * streams].view(streams, n)
     bits = model.nll_bits(x, mode).sum()
@@ -80,7 +89,9 @@ def train(a) -> None:
     torch.manual_seed(0)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    tr, va = corpus(a.data_dir)
+    tr, va = corpus(a.data_dir, a.files)
+    if len(tr) < a.batch * (a.bptt + 2):
+        raise SystemExit(f"too little training data ({len(tr)} bytes) for --batch {a.batch}")
     if a.resume:
         model, info = load_float(out / "last.safetensors")
         step0 = info["step"]
@@ -142,6 +153,9 @@ def train(a) -> None:
 def int_bits_per_byte(im: IntCharRNN, data: np.ndarray, streams: int = 16) -> float:
     """Integer model: mean -log2 p of bytes 1.. of each of ``streams`` equal slices."""
     v = torch.from_numpy(data.astype(np.int64))
+    streams = max(1, min(streams, len(v) // 256))
+    if len(v) < 2 * streams:
+        return float("nan")
     n = len(v) // streams
     x = v[:n * streams].view(streams, n)
     st = im.init_state(streams)
@@ -158,23 +172,24 @@ def export(a) -> None:
     torch.set_num_threads(a.threads)
     model, info = load_float(Path(a.run) / a.checkpoint)
     model.eval()
-    _, va = corpus(a.data_dir)
+    _, va = corpus(a.data_dir, a.files)
     sample = va[:a.eval_bytes]
     tensors = to_integer(model)
     im = IntCharRNN(model.cfg, tensors)
     fb = val_bits_per_byte(model, sample, limit=len(sample))
     qb = val_bits_per_byte(model, sample, "qat", limit=len(sample))
     ib = int_bits_per_byte(im, sample)
-    meta = {"name": "charrnn-text", "arch": "charrnn", "domain": "bytes (text, any file)",
-            "train_data": "text-train/ (books, wiki, code, markup, misc), last 0.5% of each file "
-                          "held out", "recipe": f"python -m arcodec.train.charrnn_text train "
+    meta = {"name": a.name, "arch": "charrnn", "domain": "bytes (text, any file)",
+            "train_data": (f"{len(a.files)} user path(s)" if a.files else
+                           "text-train/ (books, wiki, code, markup, misc)") +
+                          ", last 0.5% of each file held out", "recipe": f"python -m arcodec.train.charrnn_text train "
                           f"(step {info['step']}, mode {info['mode']}); export --register",
             "val_bits_per_byte_float": f"{fb:.4f}", "val_bits_per_byte_qat": f"{qb:.4f}",
             "val_bits_per_byte_int": f"{ib:.4f}", "test_bits_per_dim": f"{ib:.4f}",
             "val_bytes": str(len(sample))}
     save_weights(Path(a.out), "charrnn", asdict(model.cfg), tensors, meta)
     if a.register:
-        register(Path(a.out), "charrnn-text", MODEL_CODE, meta["domain"], meta["test_bits_per_dim"])
+        register(Path(a.out), a.name, MODEL_CODE, meta["domain"], meta["test_bits_per_dim"])
     print(json.dumps(meta, indent=1))
 
 
@@ -197,6 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--qat", action="store_true", help="train with the quantisation-aware cell")
     ap.add_argument("--register", action="store_true")
+    ap.add_argument("--files", nargs="+", default=None,
+                    help="train on these files/folders instead of the data dir's text-train/")
+    ap.add_argument("--name", default="charrnn-text", help="model name stored in the file")
     a = ap.parse_args(argv)
     train(a) if a.command == "train" else export(a)
 
