@@ -134,7 +134,7 @@ def train(a) -> None:
         step += 1
         if step % a.eval_every == 0:
             vb = val_bits_per_byte(model, va, mode, limit=100_000 if mode == "fast" else 30_000)
-            info = {"step": step, "train_bits_per_byte": float(nats) / math.log(2),
+            info = {"step": step, "train_bits_per_byte": nats.item() / math.log(2),
                     "val_bits_per_byte": vb, "minutes": (time.time() - t_start) / 60,
                     "mode": mode, "bytes_seen": step * a.batch * a.bptt}
             print(json.dumps(info), flush=True)
