@@ -24,14 +24,16 @@ def run(data_dir, quick: bool, session: arcodec.Session) -> dict:
     nll = np.zeros(n_enc)
     t0 = time.perf_counter()
     arcs = []
-    for i in tqdm(range(n_enc), desc="made-mnist encode", unit="digit", leave=False):
+    for i in tqdm(range(n_enc), desc="made-mnist encode", unit="digit", leave=False,
+                  disable=None):
         r = arcodec.compress_image(digits[i], "made-mnist", session)
         payload[i], files[i], nll[i] = 8 * r.payload_bytes, 8 * len(r.data), r.nll_bits
         arcs.append(r.data)
     t_enc = (time.perf_counter() - t0) / n_enc
     t0 = time.perf_counter()
     exact = all(np.array_equal(arcodec.decompress_image(arcs[i], session=session), digits[i])
-                for i in tqdm(range(n_dec), desc="made-mnist decode", unit="digit", leave=False))
+                for i in tqdm(range(n_dec), desc="made-mnist decode", unit="digit", leave=False,
+                              disable=None))
     t_dec = (time.perf_counter() - t0) / n_dec
     slack = 8 * (0.001 * nll / 8 + 8)          # 0.1% + 8 bytes, in bits
     res = {
