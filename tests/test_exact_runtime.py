@@ -75,3 +75,14 @@ def test_frequency_tables_do_not_depend_on_batch_layout():
     whole = logits_to_freqs(lg)
     rows = torch.cat([logits_to_freqs(lg[i:i + 1]) for i in range(64)])
     assert torch.equal(whole, rows)
+
+
+def test_reduced_precision_float32_products_are_refused():
+    x, w = _int_case(n=2, k=8, m=3)
+    old = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("high")
+        with pytest.raises(RuntimeError, match="highest"):
+            exact_matmul(x, w.float(), x_max=4095, w_max=127, dtype=torch.float32)
+    finally:
+        torch.set_float32_matmul_precision(old)

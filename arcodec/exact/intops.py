@@ -44,6 +44,10 @@ def exact_matmul(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max: int,
     proves it (hot loops), and say where in a comment.
     Returns (N, M) int64.
     """
+    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
+        # "high"/"medium" allow TF32/bf16 products, which round inputs wider than 11/8 bits
+        raise RuntimeError("exact float32 products need "
+                           "torch.set_float32_matmul_precision('highest')")
     if check and x.numel() and (x.min() < 0 or x.max() > x_max):
         raise ValueError("exact_matmul input outside its declared range")
     k = x.shape[-1]
