@@ -64,6 +64,7 @@ class Session:
     device: str = "auto"
     dtype: torch.dtype | None = None
     _models: dict = field(default_factory=dict)
+    _infos: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.device == "auto":
@@ -72,6 +73,12 @@ class Session:
             raise InputError("--device cuda: no CUDA device is available")
         elif self.device not in ("cpu", "cuda"):
             raise InputError(f"unknown device {self.device!r} (use auto, cpu or cuda)")
+
+    def resolve(self, spec: str) -> zoo.ModelInfo:
+        """``zoo.resolve`` once per spec for this session (it hashes the whole weight file)."""
+        if spec not in self._infos:
+            self._infos[spec] = zoo.resolve(spec)
+        return self._infos[spec]
 
     def model(self, info: zoo.ModelInfo):
         if info.sha256 not in self._models:
@@ -92,7 +99,7 @@ def compress_image(bits: np.ndarray, model: str | None = None, session: Session 
     bits = np.asarray(bits)
     if bits.ndim != 2 or not np.all((bits == 0) | (bits == 1)):
         raise InputError("compress_image takes a 2-D array of 0s and 1s")
-    info = zoo.resolve(model or DEFAULT_BINARY_MODEL)
+    info = s.resolve(model or DEFAULT_BINARY_MODEL)
     lm, im = s.model(info)
     if lm.arch != "made":
         raise InputError(f"model {info.name} does not code bilevel images")
@@ -142,7 +149,7 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     model's output layer keeps learning from the data while coding (deterministically).
     """
     s = _session(session)
-    info = zoo.resolve(model or DEFAULT_BYTES_MODEL)
+    info = s.resolve(model or DEFAULT_BYTES_MODEL)
     lm, im = s.model(info)
     if lm.arch != "charrnn":
         raise InputError(f"model {info.name} does not code byte streams")
@@ -181,7 +188,8 @@ def compress_bytes(data: bytes, model: str | None = None, session: Session | Non
     bytes, not pixels, are what must come back) -> charrnn-text. ``model``
     overrides (a byte model codes any input, images included, as bytes). ``adapt`` applies to
     byte models."""
-    if model is not None and zoo.load_meta(zoo.resolve(model)).get("arch") == "charrnn":
+    session = _session(session)
+    if model is not None and zoo.load_meta(session.resolve(model)).get("arch") == "charrnn":
         return compress_data(data, model, session, name=name, mode=mode, adapt=adapt,
                              progress=progress)
     img = bimg.open_image(data)
@@ -211,14 +219,13 @@ def _decode_image(hdr, payload: bytes, im, info):
     return bits
 
 
-def _open(arc: bytes, model: str | None, session: Session | None):
-    s = _session(session)
+def _open(arc: bytes, model: str | None, s: Session):
     hdr, payload, hlen = container.unpack(arc)
     if hdr.codec == STORED:
         return hdr, payload, hlen, None, None
     if hdr.codec not in (BINARY_IMAGE, BYTES):
         raise FormatError(f"unknown codec {hdr.codec} in .arc file")
-    info = zoo.find(hdr.model_code, hdr.model_name, hdr.weights_hash, model)
+    info = zoo.find(hdr.model_code, hdr.model_name, hdr.weights_hash, model, s.resolve)
     lm, im = s.model(info)
     want = "made" if hdr.codec == BINARY_IMAGE else "charrnn"
     if lm.arch != want:
@@ -229,7 +236,7 @@ def _open(arc: bytes, model: str | None, session: Session | None):
 def decompress_image(arc: bytes, model: str | None = None,
                      session: Session | None = None) -> np.ndarray:
     """.arc bytes of a bilevel image -> (H, W) uint8 array in {0, 1}."""
-    hdr, payload, _, info, im = _open(arc, model, session)
+    hdr, payload, _, info, im = _open(arc, model, _session(session))
     if hdr.codec != BINARY_IMAGE:
         raise InputError("this .arc file holds bytes, not an image; use decompress_bytes")
     return _decode_image(hdr, payload, im, info)
@@ -239,7 +246,8 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
                      progress: Callable[[int], None] | None = None) -> Result:
     """.arc bytes -> Result whose ``data`` is the restored file (images: same pixels and PNG
     mode); ``name`` and ``mode`` are the stored file name and permission bits, if any."""
-    hdr, payload, hlen, info, im = _open(arc, model, session)
+    s = _session(session)
+    hdr, payload, hlen, info, im = _open(arc, model, s)
     if hdr.codec == STORED:
         if len(hdr.dims) != 1 or hdr.dims[0] != len(payload) or \
                 container.crc32(payload) != hdr.crc32:
@@ -258,7 +266,7 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
     if adaptive:
         if not 8 <= hdr.dims[2] <= 40:
             raise FormatError(f"corrupt .arc file (adaptation shift {hdr.dims[2]})")
-        im = _adaptive(_session(session), _session(session).model(info)[0], hdr.dims[2])
+        im = _adaptive(s, s.model(info)[0], hdr.dims[2])
     out = bytes_stream.decode(im, payload, n, n_streams, progress)
     if container.crc32(out) != hdr.crc32:
         raise FormatError("checksum mismatch: the .arc file is corrupt")
@@ -283,8 +291,7 @@ def info(arc: bytes) -> dict:
 def write_atomic(path: Path, data: bytes, force: bool, mode: int | None = None) -> None:
     """Write via a temp file in the same folder and rename; refuse to overwrite unless ``force``.
     The file gets ``mode`` if given, else the usual ``0666 & ~umask``."""
-    if path.exists() and not force:
-        raise ArcodecError(f"{path} already exists; use -f to overwrite")
+    _check_dst(path, force)
     fd, tmp = tempfile.mkstemp(prefix=".arcodec-", dir=path.parent or Path("."))
     try:
         with os.fdopen(fd, "wb") as f:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -78,8 +79,10 @@ def resolve(spec: str) -> ModelInfo:
                      meta.get("test_bits_per_dim", "?"))
 
 
-def find(code: int, name: str, hash4: bytes, user_model: str | None = None) -> ModelInfo:
-    """The model an .arc header asks for; ModelError names it when it is not available."""
+def find(code: int, name: str, hash4: bytes, user_model: str | None = None,
+         resolve: Callable[[str], ModelInfo] = resolve) -> ModelInfo:
+    """The model an .arc header asks for; ModelError names it when it is not available.
+    ``resolve``: how a name or path becomes a ModelInfo (a session's cached resolver)."""
     want = name if code == 0 else next((m.name for m in shipped() if m.code == code),
                                        f"model #{code}")
     if user_model is not None:

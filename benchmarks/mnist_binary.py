@@ -17,7 +17,7 @@ def run(data_dir, quick: bool, session: arcodec.Session) -> dict:
     digits = binarize(mnist("t10k", data_dir))
     n_enc = 1000 if quick else len(digits)
     n_dec = 50 if quick else 500
-    info = zoo.resolve("made-mnist")
+    info = session.resolve("made-mnist")
     meta = zoo.load(info).meta
     payload = np.zeros(n_enc)
     files = np.zeros(n_enc)

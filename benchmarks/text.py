@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 
 import arcodec
 from arcodec import zoo
@@ -45,7 +44,7 @@ def _one(path: Path, session) -> dict:
 
 def stream_cost(data: bytes, session) -> dict:
     """Integer NLL of ``data`` coded in the default number of streams vs one stream."""
-    lm, im = session.model(zoo.resolve("charrnn-text"))
+    lm, im = session.model(session.resolve("charrnn-text"))
     n = bytes_stream.streams_for(len(data))
     _, many = bytes_stream.encode(im, data, n)
     _, one = bytes_stream.encode(im, data, 1)
@@ -59,7 +58,7 @@ def run(data_dir, quick: bool, session) -> dict:
     missing_files = [f for f in files if not (root / f).exists()]
     if missing_files:
         raise FileNotFoundError(f"text data missing: {', '.join(missing_files)} under {root}")
-    info = zoo.resolve("charrnn-text")
+    info = session.resolve("charrnn-text")
     meta = zoo.load_meta(info)
     rows = [_one(root / f, session) for f in files]
     base: dict[str, dict] = {}

@@ -1,5 +1,4 @@
 """Char-RNN: exact, stream-layout-independent conditionals and byte-exact round trips."""
-import hashlib
 import os
 import subprocess
 import sys

@@ -1,6 +1,4 @@
 """The shipped MADE's conditionals are exact: identical however they are computed."""
-import hashlib
-import json
 import os
 import subprocess
 import sys

@@ -20,7 +20,6 @@ class TrainConfig:
     weight_decay: float = 0.0 # AdamW weight decay
     seed: int = 0             # seed of shuffling and initialisation
     threads: int = 2          # torch CPU threads
-    log_every: int = 0        # steps between progress lines (0: per epoch only)
 
 
 @torch.no_grad()
