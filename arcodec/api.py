@@ -19,12 +19,15 @@ import numpy as np
 import torch
 
 from . import autoregressive, container, zoo
-from .codecs import BINARY_IMAGE, BYTES, STORED, bytes_stream
+from . import png as pngio
+from .codecs import BINARY_IMAGE, BYTES, PNG_IMAGE, STORED, bytes_stream, png_image
 from .codecs import binary_image as bimg
 from .errors import ArcodecError, FormatError, InputError, ModelError
 from .models import build_int_model
 
 DEFAULT_BINARY_MODEL = "made-mnist"
+DEFAULT_PHOTO_MODEL = "pixelcnn-photo"    # 8-bit RGB(A), and gray images other than 28x28
+DEFAULT_GRAY_MODEL = "pixelcnn-mnist"     # 8-bit gray 28x28
 
 
 @dataclass
@@ -92,13 +95,26 @@ def _session(s: Session | None) -> Session:
     return s if s is not None else Session("cpu")
 
 
-def compress_image(bits: np.ndarray, model: str | None = None, session: Session | None = None,
-                   *, flag: int = bimg.FLAG_MODE_1) -> Result:
-    """(H, W) array in {0, 1} -> Result with the .arc bytes (decodes to a 1-bit PNG)."""
+def compress_image(pixels: np.ndarray, model: str | None = None,
+                   session: Session | None = None, *, flag: int = bimg.FLAG_MODE_1,
+                   batch_rows: int | None = None) -> Result:
+    """Image array -> Result with the .arc bytes.
+
+    (H, W) of 0s and 1s: a bilevel image (made-mnist; decodes to a 1-bit PNG). (H, W) uint8:
+    8-bit gray; (H, W, 3) / (H, W, 4) uint8: RGB / RGBA (PixelCNN; decode to the same array).
+    ``batch_rows``: most image rows computed at once (memory knob; the file is the same).
+    """
     s = _session(session)
-    bits = np.asarray(bits)
+    bits = np.asarray(pixels)
+    if bits.dtype == np.uint8 and (bits.ndim == 3 or np.any(bits > 1)):
+        if not (bits.ndim == 2 or (bits.ndim == 3 and bits.shape[2] in (3, 4))):
+            raise InputError("compress_image takes (H, W), (H, W, 3) or (H, W, 4) arrays")
+        ct = {2: 0}.get(bits.ndim) if bits.ndim == 2 else {3: 2, 4: 6}[bits.shape[2]]
+        p = pngio.PngImage(bits.shape[1], bits.shape[0], 8, ct,
+                           np.ascontiguousarray(bits.reshape(bits.shape[0], bits.shape[1], -1)))
+        return compress_png(p, model, s, batch_rows=batch_rows)
     if bits.ndim != 2 or not np.all((bits == 0) | (bits == 1)):
-        raise InputError("compress_image takes a 2-D array of 0s and 1s")
+        raise InputError("compress_image takes a 2-D array of 0s and 1s, or 8-bit pixels")
     info = s.resolve(model or DEFAULT_BINARY_MODEL)
     lm, im = s.model(info)
     if lm.arch != "made":
@@ -119,6 +135,79 @@ def compress_image(bits: np.ndarray, model: str | None = None, session: Session 
 
 DEFAULT_BYTES_MODEL = "charrnn-text"
 ADAPT_SHIFT = 10          # learning-rate shift of --adapt, stored in each file (tuned: 9 best, 7 diverges)
+
+
+def _png_plan(p: pngio.PngImage, model: str | None, s: Session):
+    """(plan, model info or None) for a PNG: the model fits 8-bit gray/RGB(A) samples."""
+    fits = p.bit_depth == 8 and p.color_type in (0, 2, 4, 6)
+    gray = p.color_type in (0, 4)
+    what = f"{p.bit_depth}-bit {_PNG_KIND[p.color_type]}"
+    if model is None:
+        if not fits:
+            return png_image.PLAN_FALLBACK, None
+        spec = DEFAULT_GRAY_MODEL if gray and (p.height, p.width) == (28, 28) \
+            else DEFAULT_PHOTO_MODEL
+        if spec not in zoo.registry():
+            return png_image.PLAN_FALLBACK, None
+    else:
+        spec = model
+    info = s.resolve(spec)
+    lm, im = s.model(info)
+    if lm.arch != "pixelcnn":
+        raise InputError(f"model {info.name} does not code {what} images")
+    if not fits:
+        raise InputError(f"{what} PNGs are coded by the exact fallback, not by a model; "
+                         "leave out --model")
+    if gray:
+        return (png_image.PLAN_MODEL if im.C == 1 else png_image.PLAN_GRAY_RGB), info
+    if im.C != 3:
+        raise InputError(f"model {info.name} codes gray images; this image is {what}")
+    return png_image.PLAN_MODEL, info
+
+
+_PNG_KIND = {0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"}
+
+
+def compress_png(p: pngio.PngImage, model: str | None = None, session: Session | None = None,
+                 *, batch_rows: int | None = None,
+                 progress: Callable[..., None] | None = None) -> Result:
+    """A PNG's samples and chunks -> Result with the .arc bytes (``png_image`` codec)."""
+    s = _session(session)
+    plan, info = _png_plan(p, model, s)
+    im = s.model(info)[1] if info is not None else None
+    prog = None
+    if progress is not None and im is not None:
+        total = p.height * p.width * im.C
+        prog = lambda n: progress(n * im.C, total, "px")     # noqa: E731
+    payload, nll = png_image.encode(p, plan, im, batch_rows, prog)
+    hdr = container.Header(
+        model_code=info.code if info else 0,
+        model_name=info.name if info is not None and not info.code else "",
+        weights_hash=info.hash4 if info else bytes(4), codec=PNG_IMAGE,
+        dims=[p.height, p.width], crc32=container.crc32(png_image.sample_bytes(p.samples)),
+        extra=png_image.pack_extra(p, plan), flags=1 if info else 0)
+    arc = container.pack(hdr, payload)
+    return Result(arc, info.name if info else "fallback (xz)", p.samples.size, len(payload),
+                  len(arc) - len(payload), nll, p.samples.nbytes)
+
+
+def _decode_png(hdr, payload: bytes, im, batch_rows=None, progress=None) -> pngio.PngImage:
+    if len(hdr.dims) != 2 or not 0 < hdr.dims[0] <= 1 << 20 or not 0 < hdr.dims[1] <= 1 << 20:
+        raise FormatError(f"corrupt .arc file (image shape {hdr.dims})")
+    p, plan = png_image.parse_extra(hdr.extra, *hdr.dims)
+    if (plan != png_image.PLAN_FALLBACK) != (im is not None):
+        raise FormatError("corrupt .arc file (image plan and model disagree)")
+    if im is not None:
+        need = 1 if plan == png_image.PLAN_MODEL and p.color_type in (0, 4) else 3
+        if im.C != need:
+            raise ModelError("this model cannot decode this file")
+        if progress is not None:
+            total = p.height * p.width * im.C
+            progress = (lambda f: (lambda n: f(n * im.C, total, "px")))(progress)
+    p.samples = png_image.decode(p, plan, payload, im, batch_rows, progress)
+    if container.crc32(png_image.sample_bytes(p.samples)) != hdr.crc32:
+        raise FormatError("checksum mismatch: the .arc file is corrupt")
+    return p
 
 
 def _bytes_extra(name: str | None, mode: int | None) -> bytes:
@@ -167,44 +256,66 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     return _smaller_of(r, data, name, mode)
 
 
-def _smaller_of(r: Result, data: bytes, name: str | None, mode: int | None) -> Result:
-    """``r``, or the input stored as is when that file would be smaller (never expand more
-    than a header's worth)."""
+def _stored(data: bytes, name: str | None, mode: int | None, why: str = "stored") -> Result:
+    """The input kept as is in an .arc container (codec STORED)."""
     hdr = container.Header(model_code=0, model_name="", weights_hash=bytes(4), codec=STORED,
                            dims=[len(data)], crc32=container.crc32(data),
                            extra=_bytes_extra(name, mode))
     arc = container.pack(hdr, data)
-    if len(arc) >= len(r.data):
+    return Result(arc, why, len(data), len(data), len(arc) - len(data), 0.0, len(data))
+
+
+def _smaller_of(r: Result, data: bytes, name: str | None, mode: int | None) -> Result:
+    """``r``, or the input stored as is when that file would be smaller (never expand more
+    than a header's worth)."""
+    st = _stored(data, name, mode)
+    if len(st.data) >= len(r.data):
         return r
-    return Result(arc, "stored", len(data), len(data), len(arc) - len(data), r.nll_bits, len(data))
+    st.nll_bits = r.nll_bits
+    return st
 
 
 def compress_bytes(data: bytes, model: str | None = None, session: Session | None = None, *,
                    name: str | None = None, mode: int | None = None, adapt: bool = False,
                    progress: Callable[[int], None] | None = None) -> Result:
     """File contents -> Result with the .arc bytes. Picks the codec and model from the input:
-    28x28 bilevel PNGs -> made-mnist; other PNGs -> an error naming what is supported (until the
-    image codec lands); every other file (JPEG, GIF and other non-PNG images included: their
-    bytes, not pixels, are what must come back) -> charrnn-text. ``model``
-    overrides (a byte model codes any input, images included, as bytes). ``adapt`` applies to
-    byte models."""
+    28x28 bilevel PNGs without metadata -> made-mnist; other PNGs -> the PNG codec (8-bit gray
+    28x28 -> pixelcnn-mnist, other 8-bit gray and RGB(A) -> pixelcnn-photo, alpha and every
+    other sample kind -> exact xz fallback; chunks kept; 16-bit colour and animated PNGs are
+    stored as they are); every other file (JPEG, GIF and other non-PNG images included: their
+    bytes, not pixels, are what must come back) -> charrnn-text. ``model`` overrides (a byte
+    model codes any input, images included, as bytes). ``adapt`` applies to byte models.
+    Whatever the codec, a file that would come out larger than the input is stored as is."""
     session = _session(session)
     if model is not None and zoo.load_meta(session.resolve(model)).get("arch") == "charrnn":
         return compress_data(data, model, session, name=name, mode=mode, adapt=adapt,
                              progress=progress)
-    img = bimg.open_image(data)
-    if img is None or img.format != "PNG":     # only PNG pixels are coded as an image
+    if not pngio.is_png(data):      # only PNG pixels are coded as an image
         if model is not None:
-            raise InputError(f"model {model} codes bilevel PNG images; this input is not one")
+            raise InputError(f"model {model} codes PNG images; this input is not one")
         return compress_data(data, None, session, name=name, mode=mode, adapt=adapt,
                              progress=progress)
-    conv = bimg.to_bits(img)
-    if conv is None:
-        raise InputError(f"unsupported image {bimg.describe(img)}: made-mnist codes 28x28 "
-                         "bilevel images (a 1-bit PNG, or 8-bit gray with only 0 and 255); "
-                         "use --model charrnn-text to code it as plain bytes")
-    bits, flag = conv
-    r = compress_image(bits, model, session, flag=flag)
+    try:
+        p = pngio.read_png(data)
+    except pngio.Unsupported as e:  # exact samples not readable here: keep the file as is
+        return _stored(data, None, None, f"stored ({e} PNG)")
+    except InputError:              # a broken PNG is still a file: code its bytes
+        if model is not None:
+            raise
+        return compress_data(data, None, session, name=name, mode=mode, adapt=adapt,
+                             progress=progress)
+    img = bimg.open_image(data)
+    conv = bimg.to_bits(img) if img is not None and not (p.before or p.after) else None
+    arch = None if model is None else zoo.load_meta(session.resolve(model)).get("arch")
+    if conv is not None and arch in (None, "made") and (p.height, p.width) == (28, 28):
+        bits, flag = conv
+        r = compress_image(bits, model, session, flag=flag)
+    elif arch == "made":
+        raise InputError(f"model {model} codes 28x28 bilevel PNGs without metadata chunks; "
+                         f"this is a {p.width}x{p.height} {p.bit_depth}-bit "
+                         f"{_PNG_KIND[p.color_type]} PNG")
+    else:
+        r = compress_png(p, model, session, progress=progress)
     r.original_bytes = len(data)
     return _smaller_of(r, data, None, None)
 
@@ -223,20 +334,26 @@ def _open(arc: bytes, model: str | None, s: Session):
     hdr, payload, hlen = container.unpack(arc)
     if hdr.codec == STORED:
         return hdr, payload, hlen, None, None
-    if hdr.codec not in (BINARY_IMAGE, BYTES):
+    if hdr.codec not in (BINARY_IMAGE, BYTES, PNG_IMAGE):
         raise FormatError(f"unknown codec {hdr.codec} in .arc file")
+    if hdr.codec == PNG_IMAGE and not hdr.flags & 1:      # every sample by the fallback
+        return hdr, payload, hlen, None, None
     info = zoo.find(hdr.model_code, hdr.model_name, hdr.weights_hash, model, s.resolve)
     lm, im = s.model(info)
-    want = "made" if hdr.codec == BINARY_IMAGE else "charrnn"
+    want = {BINARY_IMAGE: "made", BYTES: "charrnn", PNG_IMAGE: "pixelcnn"}[hdr.codec]
     if lm.arch != want:
         raise ModelError(f"model {info.name} cannot decode this file")
     return hdr, payload, hlen, info, im
 
 
-def decompress_image(arc: bytes, model: str | None = None,
-                     session: Session | None = None) -> np.ndarray:
-    """.arc bytes of a bilevel image -> (H, W) uint8 array in {0, 1}."""
+def decompress_image(arc: bytes, model: str | None = None, session: Session | None = None,
+                     *, batch_rows: int | None = None) -> np.ndarray:
+    """.arc bytes of an image -> its samples: (H, W) in {0, 1} for a bilevel image, (H, W)
+    for gray, (H, W, C) for colour / alpha (uint8, or uint16 for 16-bit)."""
     hdr, payload, _, info, im = _open(arc, model, _session(session))
+    if hdr.codec == PNG_IMAGE:
+        p = _decode_png(hdr, payload, im, batch_rows)
+        return p.samples[:, :, 0] if p.samples.shape[2] == 1 else p.samples
     if hdr.codec != BINARY_IMAGE:
         raise InputError("this .arc file holds bytes, not an image; use decompress_bytes")
     return _decode_image(hdr, payload, im, info)
@@ -255,6 +372,11 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
         r = Result(payload, "stored", len(payload), len(payload), hlen, 0.0, len(payload))
         r.name, r.mode = _parse_bytes_extra(hdr.extra)
         return r
+    if hdr.codec == PNG_IMAGE:
+        p = _decode_png(hdr, payload, im, progress=progress)
+        out = pngio.write_png(p)
+        return Result(out, info.name if info else "fallback (xz)", p.samples.size,
+                      len(payload), hlen, 0.0, len(out))
     if hdr.codec == BINARY_IMAGE:
         bits = _decode_image(hdr, payload, im, info)
         out = bimg.to_png(bits, hdr.flags)

@@ -42,20 +42,38 @@ def _session(device: str) -> api.Session:
         sys.exit(EXIT_ERROR)
 
 
+class _Bar:
+    """Progress on stderr, created at the first report: codecs call ``bar(n)`` (bytes of the
+    input; shown for inputs over 1 MB) or ``bar(n, total, unit)`` (e.g. image pixels: always
+    shown, image coding takes seconds). Nothing is drawn when stderr is not a terminal."""
+
+    def __init__(self, desc: str, size: int, size_is_total: bool):
+        self.desc, self.size, self.size_is_total, self.bar = desc, size, size_is_total, None
+
+    def __call__(self, n: int, total: int | None = None, unit: str = "B") -> None:
+        if self.bar is None:
+            if total is None and self.size < 1 << 20:
+                return
+            if total is None and self.size_is_total:
+                total = self.size
+            self.bar = tqdm(total=total, desc=self.desc, unit=unit,
+                            unit_scale=True, disable=None, leave=False, file=sys.stderr)
+        self.bar.update(n)
+
+
 @contextlib.contextmanager
 def _progress(path: str, what: str):
-    """A byte progress bar on stderr for inputs over 1 MB (none when stderr is not a terminal)."""
     try:
         size = os.path.getsize(path) if path != "-" else 0
     except OSError:
         size = 0
-    if size < 1 << 20:
-        yield None
-        return
-    total = size if what == "compress" else None   # decompress: the original size is not known yet
-    with tqdm(total=total, desc=f"{what} {os.path.basename(path)}", unit="B", unit_scale=True,
-              disable=None, leave=False, file=sys.stderr) as bar:
-        yield bar.update
+    # decompress: the original size is not known yet
+    bar = _Bar(f"{what} {os.path.basename(path)}", size, what == "compress")
+    try:
+        yield bar
+    finally:
+        if bar.bar is not None:
+            bar.bar.close()
 
 
 def _check_single_output(files, output) -> None:

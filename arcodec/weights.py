@@ -19,6 +19,7 @@ def save_weights(path: Path, arch: str, config: dict, tensors: dict[str, torch.T
     md = {**meta, "arch": arch, "config": json.dumps(config, sort_keys=True)}
     tmp = path.with_name(path.name + ".tmp")
     save_file({k: v.contiguous() for k, v in sorted(tensors.items())}, str(tmp), metadata=md)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

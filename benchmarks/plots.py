@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -21,6 +22,13 @@ def payload_vs_nll(results: list[dict], out: Path) -> Path | None:
             pts.append(("text files (charrnn-text)",
                         [f["int_nll_bits_per_byte"] * f["bytes"] for f in fs],
                         [f["payload_bits_per_byte"] * f["bytes"] for f in fs]))
+        elif r.get("suite") == "images":
+            items = [(x, int(np.prod(x["shape"]))) for s in r["sets"]
+                     for x in s.get("per_image", [])]
+            if items:
+                pts.append(("photos (pixelcnn-photo)",
+                            [x["int_nll_bits_per_dim"] * n for x, n in items],
+                            [x["payload_bits_per_dim"] * n for x, n in items]))
     if not pts:
         return None
     fig, axes = plt.subplots(1, len(pts), figsize=(5.5 * len(pts), 5), squeeze=False)
@@ -28,7 +36,7 @@ def payload_vs_nll(results: list[dict], out: Path) -> Path | None:
         ax.scatter(x, y, s=6, alpha=0.5, label="files")
         lo, hi = min(min(x), min(y)), max(max(x), max(y))
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x")
-        if title.startswith("text"):
+        if title.startswith(("text", "photos")):
             ax.set_xscale("log")
             ax.set_yscale("log")
         ax.set_xlabel("integer-model NLL (bits)")
@@ -59,6 +67,15 @@ def bits_per_codec(results: list[dict], out: Path) -> Path | None:
             bars.update({k: 8 * sum(v.values()) / total for k, v in r["baselines"].items()
                          if "missing" not in v})
             panels.append(("text files, all together (bits/byte)", bars))
+        elif r.get("suite") == "images":
+            for st in r["sets"]:
+                a = st.get("arcodec")
+                if not a or not st["name"].startswith(("Kodak", "MNIST")):
+                    continue
+                bars = {f"arcodec {a['model']} (payload)": a["payload_bits_per_dim"]}
+                bars.update({k: v["bits_per_dim"] for k, v in st["baselines"].items()
+                             if "missing" not in v})
+                panels.append((st["name"].split(" (")[0] + " (bits/sub-pixel)", bars))
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
@@ -78,25 +95,33 @@ def bits_per_codec(results: list[dict], out: Path) -> Path | None:
     return path
 
 
+def _time_and_memory(ax_t, ax_m, n: list, rows: list[dict], unit: str, what: str) -> None:
+    ax_t.loglog(n, [x["encode_s"] for x in rows], "o-", label="compress")
+    ax_t.loglog(n, [x["decode_s"] for x in rows], "s-", label="decompress")
+    ax_t.loglog(n, [k / n[-1] * rows[-1]["decode_s"] for k in n], "k:", label="linear")
+    ax_t.set_xlabel(unit)
+    ax_t.set_ylabel("seconds")
+    ax_t.set_title(f"time vs input size ({what})")
+    ax_t.legend()
+    ax_m.semilogx(n, [x["peak_rss_mb"] for x in rows], "o-")
+    ax_m.set_xlabel(unit)
+    ax_m.set_ylabel("peak RSS (MB)")
+    ax_m.set_title(f"peak memory vs input size ({what})")
+    ax_m.set_ylim(0, None)
+
+
 def scaling(results: list[dict], out: Path) -> Path | None:
-    """Time and peak memory against input size (log-log)."""
+    """Time and peak memory against input size (log-log), text and images."""
     r = next((r for r in results if r.get("suite") == "scaling"), None)
     if r is None:
         return None
-    n = [x["bytes"] for x in r["rows"]]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
-    a.loglog(n, [x["encode_s"] for x in r["rows"]], "o-", label="compress")
-    a.loglog(n, [x["decode_s"] for x in r["rows"]], "s-", label="decompress")
-    a.loglog(n, [n_ / n[-1] * r["rows"][-1]["decode_s"] for n_ in n], "k:", label="linear")
-    a.set_xlabel("input bytes")
-    a.set_ylabel("seconds")
-    a.set_title("time vs input size (charrnn-text)")
-    a.legend()
-    b.semilogx(n, [x["peak_rss_mb"] for x in r["rows"]], "o-")
-    b.set_xlabel("input bytes")
-    b.set_ylabel("peak RSS (MB)")
-    b.set_title("peak memory vs input size")
-    b.set_ylim(0, None)
+    panels = [([x["bytes"] for x in r["rows"]], r["rows"], "input bytes", "charrnn-text")]
+    if r.get("image_rows"):
+        panels.append(([x["subpixels"] for x in r["image_rows"]], r["image_rows"],
+                       "sub-pixels", "pixelcnn-photo"))
+    fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.5 * len(panels)), squeeze=False)
+    for (a, b), args in zip(axes, panels):
+        _time_and_memory(a, b, *args)
     fig.tight_layout()
     path = out / "scaling.png"
     fig.savefig(path, dpi=110)

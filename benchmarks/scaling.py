@@ -1,4 +1,5 @@
-"""Suite: encode/decode time and peak memory against input size (text through charrnn-text).
+"""Suite: encode/decode time and peak memory against input size: text through charrnn-text
+(bible.txt repeated to size) and RGB images through pixelcnn-photo (kodim01 mirrored to N x N).
 
 Each size runs in a fresh process so its peak resident memory (ru_maxrss) is its own.
 """
@@ -11,6 +12,8 @@ from pathlib import Path
 
 QUICK_SIZES = [10_000, 100_000]
 FULL_SIZES = [10_000, 100_000, 1_000_000, 10_000_000]
+QUICK_SIDES = [32, 64]
+FULL_SIDES = [64, 128, 256, 512, 1024, 2048]
 
 _CHILD = r"""
 import json, resource, sys, time, torch
@@ -27,6 +30,25 @@ print(json.dumps({"bytes": n, "encode_s": t1 - t0, "decode_s": t2 - t1,
 """
 
 
+_CHILD_IMG = r"""
+import json, resource, sys, time, numpy as np, torch
+from PIL import Image
+import arcodec
+path, n, device = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+a = np.asarray(Image.open(path).convert("RGB"))
+img = np.pad(a, ((0, max(0, n - a.shape[0])), (0, max(0, n - a.shape[1])), (0, 0)),
+             mode="symmetric")[:n, :n].copy()
+s = arcodec.Session(device)
+t0 = time.perf_counter(); r = arcodec.compress_image(img, "pixelcnn-photo", s)
+t1 = time.perf_counter(); back = arcodec.decompress_image(r.data, session=s)
+t2 = time.perf_counter()
+print(json.dumps({"side": n, "subpixels": img.size, "encode_s": t1 - t0, "decode_s": t2 - t1,
+                  "exact": bool(np.array_equal(back, img)),
+                  "bits_per_dim": 8 * r.payload_bytes / img.size,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
 def run(data_dir, quick: bool, session) -> dict:
     src = Path(data_dir) / "text/large/bible.txt"
     if not src.exists():
@@ -36,8 +58,16 @@ def run(data_dir, quick: bool, session) -> dict:
         out = subprocess.run([sys.executable, "-c", _CHILD, str(src), str(n), session.device],
                              capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    img_rows = []
+    kodim = Path(data_dir) / "kodak/kodim01.png"
+    for n in (QUICK_SIDES if quick else FULL_SIDES) if kodim.exists() else []:
+        out = subprocess.run([sys.executable, "-c", _CHILD_IMG, str(kodim), str(n),
+                              session.device], capture_output=True, text=True, check=True)
+        img_rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {"suite": "scaling", "input": "bible.txt repeated to size", "rows": rows,
-            "round_trip_exact": all(r["exact"] for r in rows), "overhead_within_bound": True}
+            "image_input": "kodim01 mirrored to N x N", "image_rows": img_rows,
+            "round_trip_exact": all(r["exact"] for r in rows + img_rows),
+            "overhead_within_bound": True}
 
 
 def markdown(r: dict) -> str:
@@ -47,4 +77,12 @@ def markdown(r: dict) -> str:
         lines.append(f"| {x['bytes']:,} | {x['encode_s']:.1f} | {x['decode_s']:.1f} | "
                      f"{x['bytes'] / 1000 / x['encode_s']:.1f} | {x['bytes'] / 1000 / x['decode_s']:.1f} | "
                      f"{x['peak_rss_mb']:.0f} | {x['bits_per_byte']:.3f} |")
+    if r.get("image_rows"):
+        lines += ["", f"Images ({r['image_input']}, pixelcnn-photo):", "",
+                  "| side | sub-pixels | encode s | decode s | decode µs/sub-pixel | "
+                  "peak RSS MB | bits/dim |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for x in r["image_rows"]:
+            lines.append(f"| {x['side']} | {x['subpixels']:,} | {x['encode_s']:.1f} | "
+                         f"{x['decode_s']:.1f} | {1e6 * x['decode_s'] / x['subpixels']:.1f} | "
+                         f"{x['peak_rss_mb']:.0f} | {x['bits_per_dim']:.3f} |")
     return "\n".join(lines)

@@ -77,3 +77,21 @@ def requant(acc: torch.Tensor, mult: torch.Tensor, shift: int = 24) -> torch.Ten
     acc: (..., M) int64; mult: (M,) int64. Caller guarantees |acc * mult| < 2^62.
     """
     return (acc * mult + (1 << (shift - 1))) >> shift
+
+
+def exact_matmul_signed(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max: int,
+                        dtype: torch.dtype) -> torch.Tensor:
+    """Exact integer product ``x @ w_t`` of signed inputs in one pass.
+
+    x: (N, K) integer-valued with |x| <= x_max (the caller's arithmetic guarantees it);
+    w_t: (K, M) integer-valued in ``dtype``, |w| <= w_max. The bound ``K * w_max * x_max``
+    must be below the dtype's exact limit; raises ValueError otherwise (use float64).
+    Returns (N, M) int64.
+    """
+    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
+        raise RuntimeError("exact float32 products need "
+                           "torch.set_float32_matmul_precision('highest')")
+    k = x.shape[-1]
+    if k * w_max * x_max >= EXACT_LIMIT[dtype]:
+        raise ValueError(f"no exact one-pass {dtype} product: k={k}, |w|<={w_max}, |x|<={x_max}")
+    return (x.to(dtype) @ w_t).to(torch.int64)

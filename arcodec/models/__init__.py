@@ -11,7 +11,7 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
                     adapt_shift: int | None = None):
     """Integer-exact model for coding from a weight file's arch, config and tensors.
     ``dtype``: the float type of the exact products; None takes the model's fastest (MADE:
-    float64, one pass; char-RNN: float32, one pass). Results are identical for any choice.
+    float64, one pass; char-RNN and PixelCNN: float32, one pass). Results are identical for any choice.
     ``adapt_shift``: build the adaptive char-RNN (learns while coding; one object per file)."""
     if arch == "made":
         from .made import IntMADE, MADEConfig
@@ -24,4 +24,9 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
                                       dtype=dtype or torch.float32, shift=adapt_shift)
         return IntCharRNN(CharRNNConfig(**config), tensors, device=device,
                           dtype=dtype or torch.float32)
+    if arch == "pixelcnn":
+        from .pixelcnn import PixelCNNConfig
+        from .pixelcnn_int import IntPixelCNN
+        return IntPixelCNN(PixelCNNConfig(**config), tensors, device=device,
+                           dtype=dtype or torch.float32)
     raise ModelError(f"unknown model architecture {arch!r}")

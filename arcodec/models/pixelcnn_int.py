@@ -1,0 +1,224 @@
+"""Integer-exact Gated PixelCNN: conversion from the float model and the coding-time arithmetic.
+
+Every tensor here is an integer (int32/int64); products run through ``exact_matmul_signed``
+under a proven bound (|x| <= 255, |w| <= 127, K <= 6F + ...: one float32 pass for F <= 170).
+Per layer (units as in ``pixelcnn``):
+
+  acc  = W_q x + b_q                      one exact product over [patch | link], int64
+  z    = requant(acc, m) in 1/32 steps, clamped to [-8, 8]
+  g    = (TANH[z_a] * SIG[z_b] * 127 + 2^23) >> 24            tables in Q12, |g| <= 127
+  h'   = clamp(h + clamp(requant(W_res g + b), +-254), +-127)   (h stream, 1/32 units)
+  sk  += clamp(requant(W_skip g + b), +-1020)                   (skip, 1/32 units)
+  head : s = clamp(sk, 0, 255) -> o = clamp(requant(W1 s + b), 0, 255) -> logits (1/64 nat)
+
+``forward_freqs`` computes every conditional of an image at once (teacher forcing);
+``layer_v`` / ``layer_h`` / ``head`` compute one position at a time for the wavefront coder
+(``codecs/pixel_image``). Both call the same ``_lin`` / ``_gate`` / ``_resid`` functions, and the
+tests check that they give equal tables.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..exact.intops import EXACT_LIMIT, exact_matmul_signed, fixed_multiplier, requant
+from ..exact.tables import logits_to_freqs
+from .charrnn import lut
+from .pixelcnn import (A_MAX, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, S_MAX, S_ONE, U_IMG, Z_MAX,
+                       Z_ONE, PixelCNN, PixelCNNConfig)
+
+SHIFT = 32      # fixed-point shift of every requantisation multiplier
+W_MAX = 127     # int8 weights
+
+
+def _quant_rows(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(O, K) float64 effective weights -> (int8 (O, K), scales (O,) float64)."""
+    qmax = 2 ** (bits - 1) - 1
+    m = w.abs().amax(1)
+    s = torch.where(m > 0, m / qmax, torch.ones_like(m))
+    return torch.clamp(torch.round(w / s[:, None]), -qmax, qmax).to(torch.int8), s
+
+
+def _pack(t: dict, name: str, w_eff: torch.Tensor, bias: torch.Tensor | None, out_one: float,
+          bits: int) -> None:
+    q, s = _quant_rows(w_eff, bits)
+    t[f"{name}.w"] = q
+    b = bias.double() if bias is not None else torch.zeros(len(s), dtype=torch.float64)
+    t[f"{name}.b"] = torch.round(b / s).to(torch.int64)
+    t[f"{name}.m"] = fixed_multiplier(s * out_one, SHIFT)
+
+
+@torch.no_grad()
+def to_integer(model: PixelCNN) -> dict[str, torch.Tensor]:
+    """Integer tensors of ``IntPixelCNN`` from a trained float model (once, on CPU)."""
+    bits = model.cfg.weight_bits
+    t: dict[str, torch.Tensor] = {}
+    for i, L in enumerate(model.layers):
+        first = i == 0
+        u_in = U_IMG if first else 1 / G_MAX
+        u_h = U_IMG if first else 1 / H_ONE
+        _pack(t, f"l{i}.v", (L.v.weight * L.v_mask).double().flatten(1) * u_in, L.v.bias,
+              Z_ONE, bits)
+        wh = (L.h.weight * L.h_mask).double().flatten(1) * u_h
+        wl = L.link.weight.double().flatten(1) / G_MAX
+        _pack(t, f"l{i}.h", torch.cat([wh, wl], 1), L.h.bias, Z_ONE, bits)
+        rm = L.res_mask.double().flatten(1)
+        _pack(t, f"l{i}.r", L.res.weight.double().flatten(1) * rm / G_MAX, L.res.bias, H_ONE,
+              bits)
+        _pack(t, f"l{i}.s", L.skip.weight.double().flatten(1) * rm / G_MAX, L.skip.bias, S_ONE,
+              bits)
+    _pack(t, "head1", (model.head1.weight * model.m1).double().flatten(1) / S_ONE,
+          model.head1.bias, S_ONE, bits)
+    _pack(t, "head2", (model.head2.weight * model.m2).double().flatten(1) / S_ONE,
+          model.head2.bias, LOGIT_ONE, bits)
+    return t
+
+
+class _Lin:
+    """One integer linear map: int8 weights (as ``dtype``), int64 bias and multiplier."""
+
+    def __init__(self, t: dict, name: str, device, dtype, x_max: int):
+        w = t[f"{name}.w"].to(device)
+        self.w_t = w.to(dtype).T.contiguous()             # (K, M)
+        self.b = t[f"{name}.b"].to(device, torch.int64)
+        self.m = t[f"{name}.m"].to(device, torch.int64)
+        self.x_max, self.dtype = x_max, dtype
+        k = w.shape[1]
+        if k * W_MAX * x_max >= EXACT_LIMIT[dtype]:
+            raise ValueError(f"{name}: no exact one-pass {dtype} product (K={k})")
+        if (k * W_MAX * x_max + int(self.b.abs().max())) * int(self.m.max()) >= 2**62:
+            raise ValueError(f"{name}: requantisation bound exceeds int64")
+
+    @staticmethod
+    def stack(a: "_Lin", b: "_Lin") -> "_Lin":
+        """Two maps of the same input as one (outputs of a, then of b)."""
+        out = object.__new__(_Lin)
+        out.w_t = torch.cat([a.w_t, b.w_t], 1).contiguous()
+        out.b, out.m = torch.cat([a.b, b.b]), torch.cat([a.m, b.m])
+        out.x_max, out.dtype = a.x_max, a.dtype
+        return out
+
+    def rows(self, idx: list[int], bias: bool) -> "_Lin":
+        """The same map restricted to input columns ``idx`` (with or without the bias)."""
+        sub = object.__new__(_Lin)
+        sub.w_t = self.w_t[idx].contiguous()
+        sub.b = self.b if bias else torch.zeros_like(self.b)
+        sub.m, sub.x_max, sub.dtype = self.m, self.x_max, self.dtype
+        return sub
+
+    def __call__(self, x: torch.Tensor, cols: slice | None = None) -> torch.Tensor:
+        """(n, K) integers with |x| <= x_max -> (n, M) int64 accumulators (+ bias)."""
+        w_t, b = (self.w_t, self.b) if cols is None else (self.w_t[:, cols], self.b[cols])
+        return exact_matmul_signed(x, w_t, x_max=self.x_max, w_max=W_MAX, dtype=self.dtype) + b
+
+    def rq(self, acc: torch.Tensor, cols: slice | None = None) -> torch.Tensor:
+        return requant(acc, self.m if cols is None else self.m[cols], SHIFT)
+
+
+class IntPixelCNN:
+    """Integer-exact Gated PixelCNN for coding (see the module docstring for the arithmetic)."""
+
+    def __init__(self, cfg: PixelCNNConfig, tensors: dict[str, torch.Tensor],
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.radii = cfg.radii
+        self.F = cfg.hidden
+        self.C = cfg.channels
+        dev = self.device
+        self.v = [_Lin(tensors, f"l{i}.v", dev, dtype, 255 if i == 0 else G_MAX)
+                  for i in range(cfg.layers)]
+        self.h = [_Lin(tensors, f"l{i}.h", dev, dtype, 255 if i == 0 else G_MAX)
+                  for i in range(cfg.layers)]
+        self.r = [_Lin(tensors, f"l{i}.r", dev, dtype, G_MAX) for i in range(cfg.layers)]
+        self.s = [_Lin(tensors, f"l{i}.s", dev, dtype, G_MAX) for i in range(cfg.layers)]
+        self.rs = [_Lin.stack(r, s) for r, s in zip(self.r, self.s)]  # one product for both
+        # the horizontal stack split for the coder: taps fixed during a pixel (left columns,
+        # link, bias) and the centre taps that see the pixel's sub-pixels as they are decoded
+        self.h_fix, self.h_cur = [], []
+        for i, r in enumerate(self.radii):
+            cin = self.C if i == 0 else self.F
+            k = cin * (r + 1)
+            cur = [ci * (r + 1) + r for ci in range(cin)]
+            fix = [ci * (r + 1) + j for ci in range(cin) for j in range(r)]
+            self.h_fix.append(self.h[i].rows(fix + list(range(k, k + self.F)), bias=True))
+            self.h_cur.append(self.h[i].rows(cur, bias=False))
+        self.head1 = _Lin(tensors, "head1", dev, dtype, S_MAX)
+        self.head2 = _Lin(tensors, "head2", dev, dtype, S_MAX)
+        self.sig, self.tanh = lut(dev)
+
+    # --- shared arithmetic -------------------------------------------------------------
+    def _gate(self, lin: _Lin, x: torch.Tensor, acc: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, K) -> (n, F) gate output, |g| <= 127 (``acc``: a partial sum to add)."""
+        a = lin(x) if acc is None else lin(x) + acc
+        z = lin.rq(a).clamp(-Z_MAX, Z_MAX) + Z_MAX
+        a, b = z.chunk(2, dim=-1)
+        return (self.tanh[a] * self.sig[b] * G_MAX + (1 << 23)) >> 24
+
+    def _resid(self, i: int, g: torch.Tensor, h: torch.Tensor | None, skip):
+        """Gate output g (n, F) -> (new h stream (n, F), skip sum (n, F))."""
+        rs = self.rs[i]
+        r, sk = rs.rq(rs(g)).split(self.F, dim=-1)
+        h_new = r if h is None else h + r.clamp(-2 * A_MAX, 2 * A_MAX)
+        sk = sk.clamp(-4 * S_MAX, 4 * S_MAX)
+        return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip + sk
+
+    def layer_v(self, i: int, patch: torch.Tensor) -> torch.Tensor:
+        """Vertical stack of layer i: (n, K_v) patch -> (n, F) v."""
+        return self._gate(self.v[i], patch)
+
+    def layer_h(self, i: int, patch: torch.Tensor, link: torch.Tensor,
+                h: torch.Tensor | None, skip):
+        """Horizontal stack of layer i: (n, K_h) patch, (n, F) v from the row above, the
+        incoming h stream (None for layer 0) -> (h stream, skip sum)."""
+        g = self._gate(self.h[i], torch.cat([patch, link], dim=-1))
+        return self._resid(i, g, h, skip)
+
+    def layer_h_fixed(self, i: int, left: torch.Tensor, link: torch.Tensor) -> torch.Tensor:
+        """Part of layer i's horizontal pre-activation fixed while a pixel is decoded:
+        (n, Cin*r) left taps (channel-major), (n, F) link -> (n, 2F) int64 (bias included)."""
+        return self.h_fix[i](torch.cat([left, link], dim=-1))
+
+    def layer_h_step(self, i: int, centre: torch.Tensor, fixed: torch.Tensor,
+                     h: torch.Tensor | None, skip):
+        """``layer_h`` from the fixed part and the (n, Cin) centre taps: the same integers."""
+        g = self._gate(self.h_cur[i], centre, fixed)
+        return self._resid(i, g, h, skip)
+
+    def head(self, skip: torch.Tensor, channel: int | None = None) -> torch.Tensor:
+        """(n, F) skip sum -> (n, 256) logits of ``channel`` (or (n, C*256) for all)."""
+        s = skip.clamp(0, S_MAX)
+        o = self.head1.rq(self.head1(s)).clamp(0, S_MAX)
+        cols = None if channel is None else slice(256 * channel, 256 * (channel + 1))
+        return self.head2.rq(self.head2(o, cols), cols).clamp(-LOGIT_MAX, LOGIT_MAX)
+
+    # --- teacher forcing -----------------------------------------------------------------
+    @torch.no_grad()
+    def forward_freqs(self, p: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) pixels -> (N, C, H, W, 256) int64 frequency tables, all at once."""
+        n, c, hh, ww = p.shape
+        q = (2 * p.to(self.device, torch.int64) - 255).to(torch.int32)
+        v = h = q
+        hs = None
+        skip = None
+        for i, r in enumerate(self.radii):
+            vp = _patches(torch.nn.functional.pad(v, (r, r, r, 0)), r + 1, 2 * r + 1)
+            v = _chw(self.layer_v(i, vp.flatten(0, 2)), n, hh, ww)
+            link = torch.nn.functional.pad(v, (0, 0, 1, 0))[:, :, :-1]
+            link = link.permute(0, 2, 3, 1).flatten(0, 2)
+            hp = _patches(torch.nn.functional.pad(h, (r, 0, 0, 0)), 1, r + 1).flatten(0, 2)
+            hs, skip = self.layer_h(i, hp, link, hs, skip)
+            h = _chw(hs, n, hh, ww)
+        logits = self.head(skip).view(n, hh, ww, c, 256).permute(0, 3, 1, 2, 4)
+        return logits_to_freqs(logits, self.cfg.freq_bits)
+
+
+def _patches(x: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
+    """(N, Cin, H+kh-1, W+kw-1) -> (N, H, W, Cin*kh*kw) in conv weight order (Cin, kh, kw)."""
+    u = x.unfold(2, kh, 1).unfold(3, kw, 1)                # (N, Cin, H, W, kh, kw)
+    return u.permute(0, 2, 3, 1, 4, 5).flatten(3)
+
+
+def _chw(x: torch.Tensor, n: int, h: int, w: int) -> torch.Tensor:
+    """(n*h*w, F) int64 -> (n, F, h, w) int32."""
+    return x.view(n, h, w, -1).permute(0, 3, 1, 2).to(torch.int32)
