@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   - compress + decompress the bundled example image and check the pixels
+#   make demo   - compress + decompress the bundled example images and check the pixels
 #   make test   - run the test suite (needs ARCODEC_DATA, the data directory)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -15,15 +15,16 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	@d=$$(mktemp -d) && cp examples/digit7.png $$d/ && \
-	$(VENV)/bin/arcodec compress -v $$d/digit7.png && \
-	mv $$d/digit7.png $$d/original.png && \
-	$(VENV)/bin/arcodec decompress -v $$d/digit7.png.arc && \
-	$(VENV)/bin/arcodec info $$d/digit7.png.arc && \
+	@d=$$(mktemp -d) && for f in digit7.png parrots.png; do \
+	cp examples/$$f $$d/ && \
+	$(VENV)/bin/arcodec compress -v $$d/$$f && \
+	mv $$d/$$f $$d/original-$$f && \
+	$(VENV)/bin/arcodec decompress -v $$d/$$f.arc && \
+	$(VENV)/bin/arcodec info $$d/$$f.arc && \
 	$(PY) -c "import sys, numpy as np; from PIL import Image; \
 	a, b = (np.asarray(Image.open(sys.argv[i])) for i in (1, 2)); \
 	print('pixels identical:', bool(np.array_equal(a, b))); sys.exit(0 if np.array_equal(a, b) else 1)" \
-	$$d/original.png $$d/digit7.png && \
+	$$d/original-$$f $$d/$$f || exit 1; done && \
 	ls -l $$d && rm -r $$d
 
 test: $(VENV)/.installed

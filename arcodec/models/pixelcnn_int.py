@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from ..exact.intops import EXACT_LIMIT, exact_matmul_signed, fixed_multiplier, requant
+from ..exact.intops import EXACT_LIMIT, exact_matmul_signed, fixed_multiplier
 from ..exact.tables import logits_to_freqs
 from .charrnn import lut
 from .pixelcnn import (A_MAX, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, S_MAX, S_ONE, U_IMG, Z_MAX,
@@ -74,44 +74,52 @@ def to_integer(model: PixelCNN) -> dict[str, torch.Tensor]:
 
 
 class _Lin:
-    """One integer linear map: int8 weights (as ``dtype``), int64 bias and multiplier."""
+    """One integer linear map: int8 weights (as ``dtype``), int64 bias and multiplier.
+    ``acc(x)`` is the exact product (no bias); ``out(acc)`` adds the bias and requantises:
+    ``((acc + b) * m + 2^31) >> 32`` computed as ``(acc * m + off) >> 32``."""
 
     def __init__(self, t: dict, name: str, device, dtype, x_max: int):
         w = t[f"{name}.w"].to(device)
         self.w_t = w.to(dtype).T.contiguous()             # (K, M)
-        self.b = t[f"{name}.b"].to(device, torch.int64)
+        b = t[f"{name}.b"].to(device, torch.int64)
         self.m = t[f"{name}.m"].to(device, torch.int64)
+        self.off = b * self.m + (1 << (SHIFT - 1))
         self.x_max, self.dtype = x_max, dtype
         k = w.shape[1]
         if k * W_MAX * x_max >= EXACT_LIMIT[dtype]:
             raise ValueError(f"{name}: no exact one-pass {dtype} product (K={k})")
-        if (k * W_MAX * x_max + int(self.b.abs().max())) * int(self.m.max()) >= 2**62:
+        if (k * W_MAX * x_max + int(b.abs().max())) * int(self.m.max()) + 2**31 >= 2**62:
             raise ValueError(f"{name}: requantisation bound exceeds int64")
+
+    def _sub(self, **kw) -> "_Lin":
+        sub = object.__new__(_Lin)
+        sub.__dict__.update(self.__dict__)
+        sub.__dict__.update(kw)
+        return sub
 
     @staticmethod
     def stack(a: "_Lin", b: "_Lin") -> "_Lin":
         """Two maps of the same input as one (outputs of a, then of b)."""
-        out = object.__new__(_Lin)
-        out.w_t = torch.cat([a.w_t, b.w_t], 1).contiguous()
-        out.b, out.m = torch.cat([a.b, b.b]), torch.cat([a.m, b.m])
-        out.x_max, out.dtype = a.x_max, a.dtype
-        return out
+        return a._sub(w_t=torch.cat([a.w_t, b.w_t], 1).contiguous(), m=torch.cat([a.m, b.m]),
+                      off=torch.cat([a.off, b.off]))
 
-    def rows(self, idx: list[int], bias: bool) -> "_Lin":
-        """The same map restricted to input columns ``idx`` (with or without the bias)."""
-        sub = object.__new__(_Lin)
-        sub.w_t = self.w_t[idx].contiguous()
-        sub.b = self.b if bias else torch.zeros_like(self.b)
-        sub.m, sub.x_max, sub.dtype = self.m, self.x_max, self.dtype
-        return sub
+    def rows(self, idx: list[int]) -> "_Lin":
+        """The same map restricted to input columns ``idx`` (partial products)."""
+        return self._sub(w_t=self.w_t[idx].contiguous())
 
-    def __call__(self, x: torch.Tensor, cols: slice | None = None) -> torch.Tensor:
-        """(n, K) integers with |x| <= x_max -> (n, M) int64 accumulators (+ bias)."""
-        w_t, b = (self.w_t, self.b) if cols is None else (self.w_t[:, cols], self.b[cols])
-        return exact_matmul_signed(x, w_t, x_max=self.x_max, w_max=W_MAX, dtype=self.dtype) + b
+    def cols(self, sl: slice) -> "_Lin":
+        """The same map restricted to outputs ``sl``."""
+        return self._sub(w_t=self.w_t[:, sl].contiguous(), m=self.m[sl], off=self.off[sl])
 
-    def rq(self, acc: torch.Tensor, cols: slice | None = None) -> torch.Tensor:
-        return requant(acc, self.m if cols is None else self.m[cols], SHIFT)
+    def acc(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, K) integers with |x| <= x_max -> (n, M) int64 exact products."""
+        return exact_matmul_signed(x, self.w_t, x_max=self.x_max, w_max=W_MAX, dtype=self.dtype)
+
+    def out(self, acc: torch.Tensor) -> torch.Tensor:
+        return (acc * self.m + self.off) >> SHIFT
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.acc(x))
 
 
 class IntPixelCNN:
@@ -141,56 +149,55 @@ class IntPixelCNN:
             k = cin * (r + 1)
             cur = [ci * (r + 1) + r for ci in range(cin)]
             fix = [ci * (r + 1) + j for ci in range(cin) for j in range(r)]
-            self.h_fix.append(self.h[i].rows(fix + list(range(k, k + self.F)), bias=True))
-            self.h_cur.append(self.h[i].rows(cur, bias=False))
+            self.h_fix.append(self.h[i].rows(fix + list(range(k, k + self.F))))
+            self.h_cur.append(self.h[i].rows(cur))
         self.head1 = _Lin(tensors, "head1", dev, dtype, S_MAX)
         self.head2 = _Lin(tensors, "head2", dev, dtype, S_MAX)
+        self.head2_c = [self.head2.cols(slice(256 * c, 256 * (c + 1))) for c in range(self.C)]
         self.sig, self.tanh = lut(dev)
 
     # --- shared arithmetic -------------------------------------------------------------
-    def _gate(self, lin: _Lin, x: torch.Tensor, acc: torch.Tensor | None = None) -> torch.Tensor:
-        """(n, K) -> (n, F) gate output, |g| <= 127 (``acc``: a partial sum to add)."""
-        a = lin(x) if acc is None else lin(x) + acc
-        z = lin.rq(a).clamp(-Z_MAX, Z_MAX) + Z_MAX
+    def _gate(self, lin: _Lin, acc: torch.Tensor) -> torch.Tensor:
+        """(n, 2F) exact accumulator of ``lin`` -> (n, F) gate output, |g| <= 127."""
+        z = lin.out(acc).clamp(-Z_MAX, Z_MAX) + Z_MAX
         a, b = z.chunk(2, dim=-1)
         return (self.tanh[a] * self.sig[b] * G_MAX + (1 << 23)) >> 24
 
     def _resid(self, i: int, g: torch.Tensor, h: torch.Tensor | None, skip):
         """Gate output g (n, F) -> (new h stream (n, F), skip sum (n, F))."""
-        rs = self.rs[i]
-        r, sk = rs.rq(rs(g)).split(self.F, dim=-1)
+        r, sk = self.rs[i](g).split(self.F, dim=-1)
         h_new = r if h is None else h + r.clamp(-2 * A_MAX, 2 * A_MAX)
         sk = sk.clamp(-4 * S_MAX, 4 * S_MAX)
         return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip + sk
 
     def layer_v(self, i: int, patch: torch.Tensor) -> torch.Tensor:
         """Vertical stack of layer i: (n, K_v) patch -> (n, F) v."""
-        return self._gate(self.v[i], patch)
+        return self._gate(self.v[i], self.v[i].acc(patch))
 
     def layer_h(self, i: int, patch: torch.Tensor, link: torch.Tensor,
                 h: torch.Tensor | None, skip):
         """Horizontal stack of layer i: (n, K_h) patch, (n, F) v from the row above, the
         incoming h stream (None for layer 0) -> (h stream, skip sum)."""
-        g = self._gate(self.h[i], torch.cat([patch, link], dim=-1))
+        g = self._gate(self.h[i], self.h[i].acc(torch.cat([patch, link], dim=-1)))
         return self._resid(i, g, h, skip)
 
     def layer_h_fixed(self, i: int, left: torch.Tensor, link: torch.Tensor) -> torch.Tensor:
-        """Part of layer i's horizontal pre-activation fixed while a pixel is decoded:
-        (n, Cin*r) left taps (channel-major), (n, F) link -> (n, 2F) int64 (bias included)."""
-        return self.h_fix[i](torch.cat([left, link], dim=-1))
+        """Part of layer i's horizontal accumulator fixed while a pixel is decoded:
+        (n, Cin*r) left taps (channel-major), (n, F) link -> (n, 2F) int64 exact products."""
+        return self.h_fix[i].acc(torch.cat([left, link], dim=-1))
 
     def layer_h_step(self, i: int, centre: torch.Tensor, fixed: torch.Tensor,
                      h: torch.Tensor | None, skip):
         """``layer_h`` from the fixed part and the (n, Cin) centre taps: the same integers."""
-        g = self._gate(self.h_cur[i], centre, fixed)
+        g = self._gate(self.h[i], self.h_cur[i].acc(centre) + fixed)
         return self._resid(i, g, h, skip)
 
     def head(self, skip: torch.Tensor, channel: int | None = None) -> torch.Tensor:
         """(n, F) skip sum -> (n, 256) logits of ``channel`` (or (n, C*256) for all)."""
         s = skip.clamp(0, S_MAX)
-        o = self.head1.rq(self.head1(s)).clamp(0, S_MAX)
-        cols = None if channel is None else slice(256 * channel, 256 * (channel + 1))
-        return self.head2.rq(self.head2(o, cols), cols).clamp(-LOGIT_MAX, LOGIT_MAX)
+        o = self.head1(s).clamp(0, S_MAX)
+        h2 = self.head2 if channel is None else self.head2_c[channel]
+        return h2(o).clamp(-LOGIT_MAX, LOGIT_MAX)
 
     # --- teacher forcing -----------------------------------------------------------------
     @torch.no_grad()
