@@ -75,13 +75,14 @@ class Wavefront:
         return out
 
     def hpass(self, rows: torch.Tensor, xs: torch.Tensor, fixed: list[torch.Tensor], c: int):
-        """Horizontal stack at (rows, xs) with sub-pixels < c of the pixel known.
-        Returns (logits (n, 256) of sub-pixel c, [h_l (n, F)] per layer)."""
+        """Horizontal stack at (rows, xs) with sub-pixels < c of the pixel known, channel
+        groups <= c only. Returns (logits (n, 256) of sub-pixel c, [h_l] per layer: complete
+        (n, F) on the last sub-pixel)."""
         m, r1 = self.m, self.r1
         centre = self.q[:, rows + r1, xs + r1].T                         # (n, C)
         hs, skip, out = None, None, []
         for i in range(len(self.radii)):
-            hs, skip = m.layer_h_step(i, centre if i == 0 else hs, fixed[i], hs, skip)
+            hs, skip = m.layer_h_step(i, c, centre if i == 0 else hs, fixed[i], hs, skip)
             out.append(hs)
         return m.head(skip, c), out
 

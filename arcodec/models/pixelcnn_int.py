@@ -107,6 +107,16 @@ class _Lin:
         """The same map restricted to input columns ``idx`` (partial products)."""
         return self._sub(w_t=self.w_t[idx].contiguous())
 
+    def perm(self, order: list[int]) -> "_Lin":
+        """The same map with its outputs reordered."""
+        return self._sub(w_t=self.w_t[:, order].contiguous(), m=self.m[order],
+                         off=self.off[order])
+
+    def prefix(self, k_in: int, m_out: int) -> "_Lin":
+        """The first ``k_in`` inputs and first ``m_out`` outputs."""
+        return self._sub(w_t=self.w_t[:k_in, :m_out].contiguous(), m=self.m[:m_out],
+                         off=self.off[:m_out])
+
     def cols(self, sl: slice) -> "_Lin":
         """The same map restricted to outputs ``sl``."""
         return self._sub(w_t=self.w_t[:, sl].contiguous(), m=self.m[sl], off=self.off[sl])
@@ -141,16 +151,27 @@ class IntPixelCNN:
         self.r = [_Lin(tensors, f"l{i}.r", dev, dtype, G_MAX) for i in range(cfg.layers)]
         self.s = [_Lin(tensors, f"l{i}.s", dev, dtype, G_MAX) for i in range(cfg.layers)]
         self.rs = [_Lin.stack(r, s) for r, s in zip(self.r, self.s)]  # one product for both
-        # the horizontal stack split for the coder: taps fixed during a pixel (left columns,
-        # link, bias) and the centre taps that see the pixel's sub-pixels as they are decoded
-        self.h_fix, self.h_cur = [], []
+        # The coder's form of the horizontal stack. (1) Split: taps fixed while a pixel is
+        # decoded (left columns, link; ``h_fix``) and centre taps that see its decoded
+        # sub-pixels (``h_cur``). (2) Outputs reordered group by group ([a_0 b_0 a_1 b_1 ...],
+        # [res_0 skip_0 res_1 skip_1 ...]) so that sub-pixel c needs only a prefix: groups
+        # <= c, which by the masks depend on nothing else. Same integers, less work.
+        F, C = self.F, self.C
+        fg = F // C
+        gate_perm = [k for g in range(C) for half in (0, F) for k in range(half + g * fg,
+                                                                          half + (g + 1) * fg)]
+        self.h_fix, self.h_cur, self.h_out, self.rs_g = [], [], [], []
+        self._prefixes: dict[tuple, _Lin] = {}
         for i, r in enumerate(self.radii):
-            cin = self.C if i == 0 else self.F
+            cin = C if i == 0 else F
             k = cin * (r + 1)
             cur = [ci * (r + 1) + r for ci in range(cin)]
             fix = [ci * (r + 1) + j for ci in range(cin) for j in range(r)]
-            self.h_fix.append(self.h[i].rows(fix + list(range(k, k + self.F))))
-            self.h_cur.append(self.h[i].rows(cur))
+            hp = self.h[i].perm(gate_perm)
+            self.h_out.append(hp)
+            self.h_fix.append(hp.rows(fix + list(range(k, k + F))))
+            self.h_cur.append(hp.rows(cur))
+            self.rs_g.append(self.rs[i].perm(gate_perm))
         self.head1 = _Lin(tensors, "head1", dev, dtype, S_MAX)
         self.head2 = _Lin(tensors, "head2", dev, dtype, S_MAX)
         self.head2_c = [self.head2.cols(slice(256 * c, 256 * (c + 1))) for c in range(self.C)]
@@ -186,18 +207,43 @@ class IntPixelCNN:
         (n, Cin*r) left taps (channel-major), (n, F) link -> (n, 2F) int64 exact products."""
         return self.h_fix[i].acc(torch.cat([left, link], dim=-1))
 
-    def layer_h_step(self, i: int, centre: torch.Tensor, fixed: torch.Tensor,
+    def layer_h_step(self, i: int, c: int, centre: torch.Tensor, fixed: torch.Tensor,
                      h: torch.Tensor | None, skip):
-        """``layer_h`` from the fixed part and the (n, Cin) centre taps: the same integers."""
-        g = self._gate(self.h[i], self.h_cur[i].acc(centre) + fixed)
-        return self._resid(i, g, h, skip)
+        """``layer_h`` for the channel groups <= c only (all that sub-pixel c needs), from the
+        fixed part (``layer_h_fixed``) and the (n, Cin) centre taps (layer 0) or the (n, F)
+        incoming h stream. Returns (h stream, skip sum), (n, (c+1) F/C) each: the same
+        integers as ``layer_h``'s first (c+1) F/C channels."""
+        C, fg = self.C, self.F // self.C
+        n_c = (c + 1) * fg
+        cur = self._pre(self.h_cur[i], ("cur", i, c), self.C if i == 0 else n_c, 2 * n_c)
+        x = centre if i == 0 else centre[:, :n_c]
+        z = self._pre(self.h_out[i], ("out", i, c), 0, 2 * n_c).out(
+            cur.acc(x) + fixed[:, :2 * n_c])
+        z = (z.clamp(-Z_MAX, Z_MAX) + Z_MAX).view(-1, c + 1, 2, fg)
+        g = ((self.tanh[z[:, :, 0]] * self.sig[z[:, :, 1]] * G_MAX + (1 << 23)) >> 24)
+        rs = self._pre(self.rs_g[i], ("rs", i, c), n_c, 2 * n_c)(g.view(-1, n_c))
+        rs = rs.view(-1, c + 1, 2, fg)
+        r, sk = rs[:, :, 0].reshape(-1, n_c), rs[:, :, 1].reshape(-1, n_c)
+        h_new = r if h is None else h[:, :n_c] + r.clamp(-2 * A_MAX, 2 * A_MAX)
+        sk = sk.clamp(-4 * S_MAX, 4 * S_MAX)
+        return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip[:, :n_c] + sk
 
     def head(self, skip: torch.Tensor, channel: int | None = None) -> torch.Tensor:
-        """(n, F) skip sum -> (n, 256) logits of ``channel`` (or (n, C*256) for all)."""
+        """(n, F) skip sum -> (n, C*256) logits; with ``channel`` c: (n, (c+1) F/C) skip of
+        groups <= c -> (n, 256) logits of channel c."""
         s = skip.clamp(0, S_MAX)
-        o = self.head1(s).clamp(0, S_MAX)
-        h2 = self.head2 if channel is None else self.head2_c[channel]
-        return h2(o).clamp(-LOGIT_MAX, LOGIT_MAX)
+        if channel is None:
+            return self.head2(self.head1(s).clamp(0, S_MAX)).clamp(-LOGIT_MAX, LOGIT_MAX)
+        n_c = s.shape[1]
+        o = self._pre(self.head1, ("h1", channel), n_c, n_c)(s).clamp(0, S_MAX)
+        return self._pre(self.head2_c[channel], ("h2", channel), n_c, 256)(o).clamp(
+            -LOGIT_MAX, LOGIT_MAX)
+
+    def _pre(self, lin: _Lin, key: tuple, k_in: int, m_out: int) -> _Lin:
+        """``lin.prefix(k_in, m_out)``, built once per key."""
+        if key not in self._prefixes:
+            self._prefixes[key] = lin.prefix(k_in, m_out)
+        return self._prefixes[key]
 
     # --- teacher forcing -----------------------------------------------------------------
     @torch.no_grad()
