@@ -50,6 +50,10 @@ S_MAX = 255         # skip / head hidden bound in its units
 LUT_Q = 12          # tanh / sigmoid tables in Q12
 LOGIT_ONE = 64
 LOGIT_MAX = 16 * LOGIT_ONE
+MU_ONE = 16                 # Laplace term: mean in 1/16 levels, clamped to [-16, 271] levels
+MU_MIN, MU_MAX = -16 * MU_ONE, 271 * MU_ONE
+T_ONE, T_OFF, T_N = 32, 160, 256   # log-rate t in 1/32 steps: index t*32 + 160 in [0, 255]
+BETA_BITS = 16              # rate exp(t) in Q16
 
 
 @dataclass
@@ -58,6 +62,7 @@ class PixelCNNConfig:
     hidden: int = 48           # F, a multiple of C
     layers: int = 6            # L gated layers
     first_r: int = 2           # half width of the first layer's kernels (later layers: 1)
+    laplace: bool = False      # logits = free logits - |k - mu| exp(t) (mu, t per sub-pixel)
     weight_bits: int = 8
     freq_bits: int = 16
     extra: dict = field(default_factory=dict)
@@ -175,9 +180,18 @@ class PixelCNN(nn.Module):
         self.layers = nn.ModuleList(
             GatedLayer(c if i == 0 else f, f, c, r, i == 0) for i, r in enumerate(cfg.radii))
         self.head1 = nn.Conv2d(f, f, 1)
-        self.head2 = nn.Conv2d(f, 256 * c, 1)
+        n_out = 256 * c + (2 * c if cfg.laplace else 0)
+        self.head2 = nn.Conv2d(f, n_out, 1)
         self.register_buffer("m1", group_mask(f, f, c, False)[..., None, None])
-        self.register_buffer("m2", group_mask(256 * c, f, c, False)[..., None, None])
+        m2 = group_mask(256 * c, f, c, False)
+        if cfg.laplace:          # rows: 256 C free logits, then C means, then C log-rates
+            gm = group_mask(c, f, c, False)
+            m2 = torch.cat([m2, gm, gm])
+            with torch.no_grad():
+                self.head2.bias[256 * c:256 * c + c] = 127.5
+                self.head2.bias[256 * c + c:] = -2.0
+                self.head2.weight[256 * c:] *= 0.1
+        self.register_buffer("m2", m2[..., None, None])
 
     def forward(self, p: torch.Tensor, quant: bool = False) -> torch.Tensor:
         x = (2 * p.to(self.head1.weight.dtype) - 255) * U_IMG
@@ -193,10 +207,25 @@ class PixelCNN(nn.Module):
             (w1,) = fq_rows([w1], [1 / S_ONE], bits)
             (w2,) = fq_rows([w2], [1 / S_ONE], bits)
         o = _q(Fn.conv2d(s, w1, self.head1.bias), S_ONE, 0, S_MAX, quant)
-        logits = Fn.conv2d(o, w2, self.head2.bias)
-        logits = _q(logits, LOGIT_ONE, -LOGIT_MAX, LOGIT_MAX, quant)
+        raw = Fn.conv2d(o, w2, self.head2.bias)
         n, _, hh, ww = p.shape
-        return logits.view(n, self.cfg.channels, 256, hh, ww)
+        c = self.cfg.channels
+        free = raw[:, :256 * c]
+        if self.cfg.laplace:
+            free = _q(free, LOGIT_ONE, -4 * LOGIT_MAX, 4 * LOGIT_MAX, quant)
+            mu = _q(raw[:, 256 * c:256 * c + c], MU_ONE, MU_MIN, MU_MAX, quant)
+            t = _q(raw[:, 256 * c + c:], T_ONE, -T_OFF, T_N - 1 - T_OFF, quant)
+            rate = torch.exp(t)
+            if quant:
+                rate = ste(rate, torch.round(rate * 2**BETA_BITS) / 2**BETA_BITS)
+            k = torch.arange(256, dtype=raw.dtype, device=raw.device)[None, None, :, None, None]
+            para = (k - mu[:, :, None]).abs() * rate[:, :, None]
+            if quant:
+                para = ste(para, torch.round(para * LOGIT_ONE) / LOGIT_ONE)
+            logits = free.view(n, c, 256, hh, ww) - para
+        else:
+            logits = free.view(n, c, 256, hh, ww)
+        return _q(logits, LOGIT_ONE, -LOGIT_MAX, LOGIT_MAX, quant)
 
     def nll_bits(self, p: torch.Tensor, quant: bool = False) -> torch.Tensor:
         """(N, C, H, W) pixels -> (N,) bits to code each image."""

@@ -23,8 +23,9 @@ import torch
 from ..exact.intops import EXACT_LIMIT, exact_matmul_signed, fixed_multiplier
 from ..exact.tables import logits_to_freqs
 from .charrnn import lut
-from .pixelcnn import (A_MAX, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, S_MAX, S_ONE, U_IMG, Z_MAX,
-                       Z_ONE, PixelCNN, PixelCNNConfig)
+from .pixelcnn import (A_MAX, BETA_BITS, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, MU_MAX, MU_MIN,
+                       MU_ONE, S_MAX, S_ONE, T_N, T_OFF, T_ONE, U_IMG, Z_MAX, Z_ONE, PixelCNN,
+                       PixelCNNConfig)
 
 SHIFT = 32      # fixed-point shift of every requantisation multiplier
 W_MAX = 127     # int8 weights
@@ -68,8 +69,12 @@ def to_integer(model: PixelCNN) -> dict[str, torch.Tensor]:
               bits)
     _pack(t, "head1", (model.head1.weight * model.m1).double().flatten(1) / S_ONE,
           model.head1.bias, S_ONE, bits)
+    c = model.cfg.channels
+    out_one = torch.full((model.head2.out_channels,), float(LOGIT_ONE), dtype=torch.float64)
+    out_one[256 * c:256 * c + c] = MU_ONE      # Laplace means (laplace models only)
+    out_one[256 * c + c:] = T_ONE              # Laplace log-rates
     _pack(t, "head2", (model.head2.weight * model.m2).double().flatten(1) / S_ONE,
-          model.head2.bias, LOGIT_ONE, bits)
+          model.head2.bias, out_one, bits)
     return t
 
 
@@ -174,7 +179,11 @@ class IntPixelCNN:
             self.rs_g.append(self.rs[i].perm(gate_perm))
         self.head1 = _Lin(tensors, "head1", dev, dtype, S_MAX)
         self.head2 = _Lin(tensors, "head2", dev, dtype, S_MAX)
-        self.head2_c = [self.head2.cols(slice(256 * c, 256 * (c + 1))) for c in range(self.C)]
+        lap = cfg.laplace
+        self.head2_c = [self.head2.perm(list(range(256 * c, 256 * (c + 1))) + (
+            [256 * self.C + c, 257 * self.C + c] if lap else [])) for c in range(self.C)]
+        self.beta = beta_table(dev) if lap else None
+        self.k16 = torch.arange(256, device=dev, dtype=torch.int64) * MU_ONE
         self.sig, self.tanh = lut(dev)
 
     # --- shared arithmetic -------------------------------------------------------------
@@ -229,15 +238,33 @@ class IntPixelCNN:
         return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip[:, :n_c] + sk
 
     def head(self, skip: torch.Tensor, channel: int | None = None) -> torch.Tensor:
-        """(n, F) skip sum -> (n, C*256) logits; with ``channel`` c: (n, (c+1) F/C) skip of
+        """(n, F) skip sum -> (n, C, 256) logits; with ``channel`` c: (n, (c+1) F/C) skip of
         groups <= c -> (n, 256) logits of channel c."""
         s = skip.clamp(0, S_MAX)
         if channel is None:
-            return self.head2(self.head1(s).clamp(0, S_MAX)).clamp(-LOGIT_MAX, LOGIT_MAX)
+            raw = self.head2(self.head1(s).clamp(0, S_MAX))
+            c = self.C
+            out = raw[:, :256 * c].reshape(-1, c, 256)
+            if self.cfg.laplace:
+                return self._laplace(out, raw[:, 256 * c:257 * c, None], raw[:, 257 * c:, None])
+            return out.clamp(-LOGIT_MAX, LOGIT_MAX)
         n_c = s.shape[1]
         o = self._pre(self.head1, ("h1", channel), n_c, n_c)(s).clamp(0, S_MAX)
-        return self._pre(self.head2_c[channel], ("h2", channel), n_c, 256)(o).clamp(
-            -LOGIT_MAX, LOGIT_MAX)
+        raw = self._pre(self.head2_c[channel], ("h2", channel), n_c, 258 if self.beta is not None
+                        else 256)(o)
+        if self.cfg.laplace:
+            return self._laplace(raw[:, :256], raw[:, 256:257], raw[:, 257:])
+        return raw.clamp(-LOGIT_MAX, LOGIT_MAX)
+
+    def _laplace(self, free: torch.Tensor, mu: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """free (..., 256) logits, mu and t (..., 1) -> free - |k - mu| exp(t) (1/64 nat)."""
+        free = free.clamp(-4 * LOGIT_MAX, 4 * LOGIT_MAX)
+        mu = mu.clamp(MU_MIN, MU_MAX)
+        beta = self.beta[(t + T_OFF).clamp(0, T_N - 1)]
+        # |16 k - mu| <= 4592 and beta < 2^21: the product fits int64 easily
+        shift = BETA_BITS + 4 - 6                  # (1/16 level) * Q16 -> 1/64 nat
+        para = ((self.k16 - mu).abs() * beta + (1 << (shift - 1))) >> shift
+        return (free - para).clamp(-LOGIT_MAX, LOGIT_MAX)
 
     def _pre(self, lin: _Lin, key: tuple, k_in: int, m_out: int) -> _Lin:
         """``lin.prefix(k_in, m_out)``, built once per key."""
@@ -264,6 +291,15 @@ class IntPixelCNN:
             h = _chw(hs, n, hh, ww)
         logits = self.head(skip).view(n, hh, ww, c, 256).permute(0, 3, 1, 2, 4)
         return logits_to_freqs(logits, self.cfg.freq_bits)
+
+
+def beta_table(device: torch.device | str) -> torch.Tensor:
+    """(256,) int64: ``round(2^16 exp((j - 160) / 32))``, built with ``decimal``."""
+    from decimal import Decimal, getcontext
+    getcontext().prec = 40
+    vals = [int((Decimal(2**BETA_BITS) * (Decimal(j - T_OFF) / T_ONE).exp()).to_integral_value())
+            for j in range(T_N)]
+    return torch.tensor(vals, dtype=torch.int64, device=device)
 
 
 def _patches(x: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
