@@ -192,7 +192,8 @@ def compress_png(p: pngio.PngImage, model: str | None = None, session: Session |
 
 
 def _decode_png(hdr, payload: bytes, im, batch_rows=None, progress=None) -> pngio.PngImage:
-    if len(hdr.dims) != 2 or not 0 < hdr.dims[0] <= 1 << 20 or not 0 < hdr.dims[1] <= 1 << 20:
+    if len(hdr.dims) != 2 or not 0 < hdr.dims[0] < 1 << 31 or not 0 < hdr.dims[1] < 1 << 31 \
+            or hdr.dims[0] * hdr.dims[1] > 1 << 30:
         raise FormatError(f"corrupt .arc file (image shape {hdr.dims})")
     p, plan = png_image.parse_extra(hdr.extra, *hdr.dims)
     if (plan != png_image.PLAN_FALLBACK) != (im is not None):

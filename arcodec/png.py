@@ -118,19 +118,25 @@ def _raw_rows(p: PngImage) -> tuple[np.ndarray, int]:
     return np.packbits(bits.reshape(p.height, -1).astype(np.uint8), axis=1), 1
 
 
-def _filter(rows: np.ndarray, bpp: int) -> bytes:
-    """Adaptive filtering (per row, the filter with the least sum of |signed bytes|)."""
-    x = rows.astype(np.int16)
-    up = np.vstack([np.zeros_like(x[:1]), x[:-1]])
-    left = np.hstack([np.zeros_like(x[:, :bpp]), x[:, :-bpp]])
-    ul = np.hstack([np.zeros_like(up[:, :bpp]), up[:, :-bpp]])
-    pa, pb, pc = np.abs(up - ul), np.abs(left - ul), np.abs(left + up - 2 * ul)
-    paeth = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, ul))  # spec order
-    cands = np.stack([x, x - left, x - up, x - (left + up) // 2, x - paeth]) & 0xFF
-    cost = np.abs(cands.astype(np.int8).astype(np.int32)).sum(axis=2)       # (5, H)
-    best = cost.argmin(axis=0)
-    out = cands[best, np.arange(len(x))].astype(np.uint8)
-    return np.hstack([best[:, None].astype(np.uint8), out]).tobytes()
+def _filter(rows: np.ndarray, bpp: int, chunk: int = 256) -> bytes:
+    """Adaptive filtering (per row, the filter with the least sum of |signed bytes|), done
+    ``chunk`` rows at a time so that memory stays a few times one chunk."""
+    out = []
+    prev = np.zeros((1, rows.shape[1]), dtype=np.int16)
+    for k in range(0, len(rows), chunk):
+        x = rows[k:k + chunk].astype(np.int16)
+        up = np.vstack([prev, x[:-1]])
+        prev = x[-1:]
+        left = np.hstack([np.zeros_like(x[:, :bpp]), x[:, :-bpp]])
+        ul = np.hstack([np.zeros_like(up[:, :bpp]), up[:, :-bpp]])
+        pa, pb, pc = np.abs(up - ul), np.abs(left - ul), np.abs(left + up - 2 * ul)
+        paeth = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, ul))
+        cands = np.stack([x, x - left, x - up, x - (left + up) // 2, x - paeth]) & 0xFF
+        cost = np.abs(cands.astype(np.int8).astype(np.int32)).sum(axis=2)   # (5, rows)
+        best = cost.argmin(axis=0)
+        sel = cands[best, np.arange(len(x))].astype(np.uint8)
+        out.append(np.hstack([best[:, None].astype(np.uint8), sel]).tobytes())
+    return b"".join(out)
 
 
 def write_png(p: PngImage) -> bytes:
@@ -139,7 +145,7 @@ def write_png(p: PngImage) -> bytes:
     ihdr = struct.pack(">IIBBBBB", p.width, p.height, p.bit_depth, p.color_type, 0, 0, 0)
     out = [SIGNATURE, _chunk(b"IHDR", ihdr)]
     out += [_chunk(k, b) for k, b in p.before]
-    out.append(_chunk(b"IDAT", zlib.compress(_filter(rows, bpp), 9)))
+    out.append(_chunk(b"IDAT", zlib.compress(_filter(rows, bpp), 6)))
     out += [_chunk(k, b) for k, b in p.after]
     out.append(_chunk(b"IEND", b""))
     return b"".join(out)

@@ -152,11 +152,12 @@ def test_unknown_model_names_what_is_needed(tmp_path, good_arc):
     assert "not installed" in _bad_file_case(tmp_path, "u.arc", bytes(bad))
 
 
-def test_unsupported_image_says_what_the_model_accepts(tmp_path):
+def test_image_the_chosen_model_cannot_code_says_what_the_model_accepts(tmp_path):
     p = tmp_path / "rgb.png"
     Image.new("RGB", (32, 32), (10, 200, 30)).save(p)
-    r = _run("compress", str(p))
+    r = _run("compress", "--model", "made-mnist", str(p))
     assert r.exit_code != 0 and "28x28 bilevel" in r.output
+    assert len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "rgb.png.arc").exists()
 
 

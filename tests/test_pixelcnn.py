@@ -209,3 +209,10 @@ def test_a_4096_square_rgb_image_round_trips_within_4_gb(data_dir):
                           "4096"], check=True, capture_output=True, text=True).stdout.split()
     assert out[0] == "True"
     assert int(out[2]) < 4096, f"peak RSS {out[2]} MB"
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 7, 3), (6, 1, 3), (3, 5, 4), (2, 3), (5, 4)])
+def test_tiny_and_thin_images_round_trip(shape, session):
+    img = np.random.default_rng(sum(shape)).integers(2, 256, shape, dtype=np.uint8)
+    r = arcodec.compress_image(img, session=session)
+    assert np.array_equal(arcodec.decompress_image(r.data, session=session), img)

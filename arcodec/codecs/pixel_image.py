@@ -45,10 +45,10 @@ class Wavefront:
         self.Wr = self.s + 4
         r1, c, f, dev = self.radii[0], model.C, model.F, model.device
         self.r1 = r1
-        self.q = torch.zeros(c, h + r1, w + 2 * r1, dtype=torch.int32, device=dev)
-        self.V = [torch.zeros(h + 1, self.Wr, f, dtype=torch.int32, device=dev)
+        self.q = torch.zeros(c, h + r1, w + 2 * r1, dtype=torch.int16, device=dev)
+        self.V = [torch.zeros(h + 1, self.Wr, f, dtype=torch.int16, device=dev)
                   for _ in self.radii]
-        self.Hs = [torch.zeros(h, f, dtype=torch.int32, device=dev) for _ in self.radii]
+        self.Hs = [torch.zeros(h, f, dtype=torch.int16, device=dev) for _ in self.radii]
         self.steps = w + self.R[-1] + self.s * (h - 1) if h and w else 0
 
     def active(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,7 +106,7 @@ class Wavefront:
                                   (cols % self.Wr)[:, None, :]]          # (n, 2, 3, F)
                 g = g * ((cols >= 0) & (cols < W))[:, None, :, None]
                 patch = g.permute(0, 3, 1, 2).flatten(1)
-            self.V[i][y + 1, x % self.Wr] = m.layer_v(i, patch).to(torch.int32)
+            self.V[i][y + 1, x % self.Wr] = m.layer_v(i, patch).to(torch.int16)
 
     def run(self, code: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
             batch_rows: int | None = None, progress: Callable[[int], None] | None = None):
@@ -128,10 +128,10 @@ class Wavefront:
                     f = logits_to_freqs(logits, m.cfg.freq_bits)
                     sym = code(c, cr[a:b], cx[a:b], f)
                     self.q[c, cr[a:b] + self.r1, cx[a:b] + self.r1] = (2 * sym - 255).to(
-                        torch.int32)
+                        torch.int16)
             for k, (a, b) in enumerate(chunks):
                 for i, hs in enumerate(outs[k]):
-                    self.Hs[i][cr[a:b]] = hs.to(torch.int32)
+                    self.Hs[i][cr[a:b]] = hs.to(torch.int16)
             self.vpass(rows, xs)
             if progress and n:
                 progress(n)
@@ -142,12 +142,12 @@ def encode(model: IntPixelCNN, img: np.ndarray, batch_rows: int | None = None,
            progress: Callable[[int], None] | None = None) -> tuple[bytes, float]:
     """(H, W, C) uint8 -> (payload, integer-model NLL in bits)."""
     h, w, _ = img.shape
-    src = torch.from_numpy(np.array(img)).to(model.device, torch.int64)
+    src = torch.from_numpy(np.array(img)).to(model.device)          # uint8, (H, W, C)
     enc = coding.Encoder()
     nll = [0.0]
 
     def code(c, rows, xs, f):
-        sym = src[rows, xs, c]
+        sym = src[rows, xs, c].to(torch.int64)
         fn, sn = f.cpu().numpy(), sym.cpu().numpy()
         enc.encode(sn, fn)
         nll[0] += coding.nll_bits(sn, fn)

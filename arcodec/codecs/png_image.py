@@ -97,12 +97,13 @@ def decode(p: PngImage, plan: int, payload: bytes, model, batch_rows: int | None
         parts.append(img[:, :, :1] if plan == PLAN_GRAY_RGB else img)
     n_rest = n_ch - (parts[0].shape[2] if parts else 0)
     if n_rest:
-        try:
-            raw = lzma.decompress(fb)
+        want = h * w * n_rest * (2 if dtype == np.uint16 else 1)
+        try:   # never inflate more than the image needs (a corrupt stream could be a bomb)
+            raw = lzma.LZMADecompressor().decompress(fb, max_length=want + 1)
         except lzma.LZMAError:
             raise FormatError("corrupt .arc file (fallback stream)") from None
-        a = np.frombuffer(raw, dtype=">u2" if dtype == np.uint16 else np.uint8)
-        if a.size != h * w * n_rest:
+        if len(raw) != want:
             raise FormatError("corrupt .arc file (fallback stream size)")
+        a = np.frombuffer(raw, dtype=">u2" if dtype == np.uint16 else np.uint8)
         parts.append(a.astype(dtype).reshape(h, w, n_rest))
     return np.ascontiguousarray(np.concatenate(parts, axis=2).astype(dtype))

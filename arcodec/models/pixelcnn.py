@@ -16,6 +16,9 @@ Layout, for an image of C channels (1 or 3) and F hidden channels split into C g
     h_l   = [h_{l-1} if l > 1] + Res_l(g_l)           (1x1, mask B)
     skip += Skip_l(g_l)                               (1x1, mask B)
   logits = Head2(relu(Head1(relu(skip))))             (1x1 mask B)   (N, C, 256, H, W)
+           with ``laplace``: Head2 also gives a mean mu and log-rate t per sub-pixel and
+           logits_k = free_k - |k - mu| exp(t): a discrete Laplace around a predicted value
+           plus a free correction, which trains far faster than free logits alone
   gate(a | b) = tanh(a) * sigmoid(b)
 
 So the logits of sub-pixel (y, x, c) depend on every pixel of the rows above within the
@@ -26,7 +29,8 @@ Quantisation grid (QAT mirrors it; ``pixelcnn_int`` computes on it exactly):
   image q = 2p - 255 (unit 1/255); gate outputs v, g: unit 1/127, |q| <= 127;
   gate pre-activations: 1/32 steps clamped to [-8, 8] (the LUT index);
   h stream: unit 1/32, |q| <= 127; skip sum and Head1 output: unit 1/32, 0 <= q <= 255;
-  logits: 1/64 nat clamped to +-16 nats. Weights: int8 per output row of the *effective*
+  logits: 1/64 nat clamped to +-16 nats (Laplace: mu in 1/16 levels, t in 1/32 steps on
+  [-5, 3) indexing a Q16 table of exp(t)). Weights: int8 per output row of the *effective*
   weights (weights times the unit of their input), so one product per layer, one rescale.
 """
 from __future__ import annotations
