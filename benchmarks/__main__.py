@@ -20,9 +20,10 @@ import arcodec
 import arcodec.zoo
 from arcodec.train.data import data_dir
 
-from . import images, mnist_binary, scaling, text
+from . import images, mnist_binary, photos, scaling, text
 
-SUITES = {"mnist-binary": mnist_binary, "images": images, "text": text, "scaling": scaling}
+SUITES = {"mnist-binary": mnist_binary, "photos": photos, "images": images, "text": text,
+          "scaling": scaling}
 
 
 def machine(session: arcodec.Session) -> dict:

@@ -1,5 +1,6 @@
-"""Suite: images. Kodak (RGB), MNIST test (8-bit gray), Fashion-MNIST test (8-bit and binarised
-at 128) and any folder of PNGs, against PNG, WebP and JPEG-XL lossless (JBIG1 for bilevel).
+"""Suites ``photos`` (Kodak RGB, held-out photos, any folder of PNGs in
+$ARCODEC_BENCH_IMAGES) and ``images`` (MNIST test 8-bit gray, Fashion-MNIST test 8-bit and
+binarised at 128), against PNG, WebP and JPEG-XL lossless (JBIG1 for bilevel).
 
 arcodec codes Kodak and other photos with pixelcnn-photo (each image its own file, encoded
 and decoded, timed), 8-bit digits with pixelcnn-mnist (integer NLL of every digit; a subset
@@ -132,10 +133,34 @@ def _bilevel(name: str, digits: np.ndarray, session) -> dict:
 def run(data_dir, quick: bool, session) -> dict:
     root = Path(data_dir)
     sets = []
+    n = 300 if quick else 10000
+    digits = mnist("t10k", data_dir)[:n]
+    sets.append(_digits8(f"MNIST test, 8-bit ({n}; baselines tiled 100 wide)", digits, session,
+                         20 if quick else 300, 5 if quick else 50))
+    try:
+        fm = fashion(root)[:n]
+        sets.append(_digits8(f"Fashion-MNIST test, 8-bit ({n}; baselines tiled 100 wide)", fm,
+                             session, 20 if quick else 300, 5 if quick else 50))
+        sets.append(_bilevel(f"Fashion-MNIST test, binarised at 128 ({n})", binarize(fm), session))
+    except FileNotFoundError as e:
+        sets.append({"name": "Fashion-MNIST test", "missing_data": str(e)})
+    return _suite("images", sets)
+
+
+def _suite(name: str, sets: list[dict]) -> dict:
+    return {"suite": name, "sets": sets,
+            "round_trip_exact": all(s.get("round_trip_exact", True) for s in sets),
+            "overhead_within_bound": all(s.get("overhead_ok", True) for s in sets)}
+
+
+def run_photos(data_dir, quick: bool, session) -> dict:
+    """Suite ``photos``: Kodak, held-out training-source photos, ``$ARCODEC_BENCH_IMAGES``."""
+    root = Path(data_dir)
     kodak = sorted((root / "kodak").glob("*.png"))
     if not kodak:
         raise FileNotFoundError(f"no Kodak PNGs in {root / 'kodak'}")
-    if quick:       # one 128x192 crop of one image: seconds, not minutes
+    sets = []
+    if quick:       # one 192x128 crop of one image: seconds, not minutes
         k_imgs = [np.asarray(Image.open(kodak[0]).convert("RGB"))[200:328, 300:492].copy()]
         k_name = "Kodak (1 crop 192x128 of kodim01, RGB)"
     else:
@@ -148,26 +173,13 @@ def run(data_dir, quick: bool, session) -> dict:
             sets.append(_photos("photos-train held-out files (8, Urban100/BSDS, not trained on)",
                                 [np.asarray(Image.open(p).convert("RGB")) for p in held],
                                 session, 0))
-    n = 300 if quick else 10000
-    digits = mnist("t10k", data_dir)[:n]
-    sets.append(_digits8(f"MNIST test, 8-bit ({n}; baselines tiled 100 wide)", digits, session,
-                         20 if quick else 1000, 5 if quick else 100))
-    try:
-        fm = fashion(root)[:n]
-        sets.append(_digits8(f"Fashion-MNIST test, 8-bit ({n}; baselines tiled 100 wide)", fm,
-                             session, 20 if quick else 1000, 5 if quick else 100))
-        sets.append(_bilevel(f"Fashion-MNIST test, binarised at 128 ({n})", binarize(fm), session))
-    except FileNotFoundError as e:
-        sets.append({"name": "Fashion-MNIST test", "missing_data": str(e)})
     folder = os.environ.get("ARCODEC_BENCH_IMAGES")
     if folder:
         pngs = sorted(Path(folder).glob("*.png"))
         sets.append(_photos(f"folder {folder} ({len(pngs)} PNGs)",
                             [np.asarray(Image.open(p).convert("RGB")) for p in pngs], session,
                             len(pngs)))
-    exact = all(s.get("round_trip_exact", True) for s in sets)
-    return {"suite": "images", "sets": sets, "round_trip_exact": exact,
-            "overhead_within_bound": all(s.get("overhead_ok", True) for s in sets)}
+    return _suite("photos", sets)
 
 
 def markdown(r: dict) -> str:

@@ -22,7 +22,7 @@ def payload_vs_nll(results: list[dict], out: Path) -> Path | None:
             pts.append(("text files (charrnn-text)",
                         [f["int_nll_bits_per_byte"] * f["bytes"] for f in fs],
                         [f["payload_bits_per_byte"] * f["bytes"] for f in fs]))
-        elif r.get("suite") == "images":
+        elif r.get("suite") == "photos":
             items = [(x, int(np.prod(x["shape"]))) for s in r["sets"]
                      for x in s.get("per_image", [])]
             if items:
@@ -67,7 +67,7 @@ def bits_per_codec(results: list[dict], out: Path) -> Path | None:
             bars.update({k: 8 * sum(v.values()) / total for k, v in r["baselines"].items()
                          if "missing" not in v})
             panels.append(("text files, all together (bits/byte)", bars))
-        elif r.get("suite") == "images":
+        elif r.get("suite") in ("images", "photos"):
             for st in r["sets"]:
                 a = st.get("arcodec")
                 if not a or not st["name"].startswith(("Kodak", "MNIST")):

@@ -84,7 +84,13 @@ class Wavefront:
         for i in range(len(self.radii)):
             hs, skip = m.layer_h_step(i, c, centre if i == 0 else hs, fixed[i], hs, skip)
             out.append(hs)
-        return m.head(skip, c), out
+        nbrs = None
+        if m.cfg.laplace:      # q of rows y-1..y, cols x-1..x+1 (the buffer pads r1 >= 1)
+            di = torch.arange(2, device=m.device) + r1 - 1
+            dj = torch.arange(3, device=m.device) + r1 - 1
+            nbrs = self.q[:, (rows[:, None] + di)[:, :, None], (xs[:, None] + dj)[:, None, :]]
+            nbrs = nbrs.permute(1, 0, 2, 3).flatten(1)
+        return m.head(skip, c, nbrs), out
 
     def vpass(self, rows: torch.Tensor, xs: torch.Tensor) -> None:
         """Vertical stacks: every layer at (y, x - r_1) for every active row (pixel (y, x) known)."""

@@ -18,7 +18,9 @@ Layout, for an image of C channels (1 or 3) and F hidden channels split into C g
   logits = Head2(relu(Head1(relu(skip))))             (1x1 mask B)   (N, C, 256, H, W)
            with ``laplace``: Head2 also gives a mean mu and log-rate t per sub-pixel and
            logits_k = free_k - |k - mu| exp(t): a discrete Laplace around a predicted value
-           plus a free correction, which trains far faster than free logits alone
+           plus a free correction, which trains far faster than free logits alone; mu also
+           gets a linear prediction from the causal neighbours (left, the three above, and
+           the pixel's own earlier channels)
   gate(a | b) = tanh(a) * sigmoid(b)
 
 So the logits of sub-pixel (y, x, c) depend on every pixel of the rows above within the
@@ -55,6 +57,7 @@ LUT_Q = 12          # tanh / sigmoid tables in Q12
 LOGIT_ONE = 64
 LOGIT_MAX = 16 * LOGIT_ONE
 MU_ONE = 16                 # Laplace term: mean in 1/16 levels, clamped to [-16, 271] levels
+MU_SCALE = 128              # mean = 128 * head output (so O(1) weights reach any level)
 MU_MIN, MU_MAX = -16 * MU_ONE, 271 * MU_ONE
 T_ONE, T_OFF, T_N = 32, 160, 256   # log-rate t in 1/32 steps: index t*32 + 160 in [0, 255]
 BETA_BITS = 16              # rate exp(t) in Q16
@@ -192,9 +195,22 @@ class PixelCNN(nn.Module):
             gm = group_mask(c, f, c, False)
             m2 = torch.cat([m2, gm, gm])
             with torch.no_grad():
-                self.head2.bias[256 * c:256 * c + c] = 127.5
-                self.head2.bias[256 * c + c:] = -2.0
-                self.head2.weight[256 * c:] *= 0.1
+                self.head2.bias[256 * c:256 * c + c] = 127.5 / MU_SCALE
+                self.head2.bias[256 * c + c:] = -1.0
+                self.head2.weight[256 * c:] *= 0.1 / MU_SCALE   # start near mu = 127.5
+                self.head2.weight[:256 * c] *= 0.01               # ... and a plain Laplace
+                self.head2.bias[:256 * c] = 0.0
+            # linear prediction of mu from the causal neighbours (rows y-1..y, cols x-1..x+1;
+            # row y: the left pixel, and channels < c of the pixel itself), on q = 2p - 255:
+            # mu += sum(w * q) / 2. Starts as the mean of the left and upper pixels.
+            self.lin_pred = nn.Parameter(torch.zeros(c, c, 2, 3))
+            lm = torch.ones(c, c, 2, 3)
+            lm[:, :, 1, 2] = 0
+            lm[:, :, 1, 1] = group_mask(c, c, c, True)
+            self.register_buffer("lp_mask", lm)
+            with torch.no_grad():
+                for k in range(c):
+                    self.lin_pred[k, k, 1, 0] = self.lin_pred[k, k, 0, 1] = 0.5
         self.register_buffer("m2", m2[..., None, None])
 
     def forward(self, p: torch.Tensor, quant: bool = False) -> torch.Tensor:
@@ -217,7 +233,14 @@ class PixelCNN(nn.Module):
         free = raw[:, :256 * c]
         if self.cfg.laplace:
             free = _q(free, LOGIT_ONE, -4 * LOGIT_MAX, 4 * LOGIT_MAX, quant)
-            mu = _q(raw[:, 256 * c:256 * c + c], MU_ONE, MU_MIN, MU_MAX, quant)
+            wl = self.lin_pred * self.lp_mask
+            if quant:
+                (wl,) = fq_rows([wl], [0.5], bits)
+            qimg = 2 * p.to(raw.dtype) - 255
+            lp = Fn.conv2d(Fn.pad(qimg, (1, 1, 1, 0)), wl) / 2
+            mu = _q(MU_SCALE * raw[:, 256 * c:256 * c + c], MU_ONE, 2 * MU_MIN, 2 * MU_MAX, quant)
+            mu = mu + _q(lp, MU_ONE, 2 * MU_MIN, 2 * MU_MAX, quant)
+            mu = torch.clamp(mu, MU_MIN / MU_ONE, MU_MAX / MU_ONE)
             t = _q(raw[:, 256 * c + c:], T_ONE, -T_OFF, T_N - 1 - T_OFF, quant)
             rate = torch.exp(t)
             if quant:

@@ -24,7 +24,7 @@ from ..exact.intops import EXACT_LIMIT, exact_matmul_signed, fixed_multiplier
 from ..exact.tables import logits_to_freqs
 from .charrnn import lut
 from .pixelcnn import (A_MAX, BETA_BITS, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, MU_MAX, MU_MIN,
-                       MU_ONE, S_MAX, S_ONE, T_N, T_OFF, T_ONE, U_IMG, Z_MAX, Z_ONE, PixelCNN,
+                       MU_ONE, MU_SCALE, S_MAX, S_ONE, T_N, T_OFF, T_ONE, U_IMG, Z_MAX, Z_ONE, PixelCNN,
                        PixelCNNConfig)
 
 SHIFT = 32      # fixed-point shift of every requantisation multiplier
@@ -71,10 +71,13 @@ def to_integer(model: PixelCNN) -> dict[str, torch.Tensor]:
           model.head1.bias, S_ONE, bits)
     c = model.cfg.channels
     out_one = torch.full((model.head2.out_channels,), float(LOGIT_ONE), dtype=torch.float64)
-    out_one[256 * c:256 * c + c] = MU_ONE      # Laplace means (laplace models only)
+    out_one[256 * c:256 * c + c] = MU_ONE * MU_SCALE   # Laplace means (laplace models only)
     out_one[256 * c + c:] = T_ONE              # Laplace log-rates
     _pack(t, "head2", (model.head2.weight * model.m2).double().flatten(1) / S_ONE,
           model.head2.bias, out_one, bits)
+    if model.cfg.laplace:
+        _pack(t, "linpred", (model.lin_pred * model.lp_mask).double().flatten(1) * 0.5, None,
+              MU_ONE, bits)
     return t
 
 
@@ -183,6 +186,9 @@ class IntPixelCNN:
         self.head2_c = [self.head2.perm(list(range(256 * c, 256 * (c + 1))) + (
             [256 * self.C + c, 257 * self.C + c] if lap else [])) for c in range(self.C)]
         self.beta = beta_table(dev) if lap else None
+        if lap:
+            self.linpred = _Lin(tensors, "linpred", dev, dtype, 255)
+            self.linpred_c = [self.linpred.cols(slice(c, c + 1)) for c in range(self.C)]
         self.k16 = torch.arange(256, device=dev, dtype=torch.int64) * MU_ONE
         self.sig, self.tanh = lut(dev)
 
@@ -237,29 +243,38 @@ class IntPixelCNN:
         sk = sk.clamp(-4 * S_MAX, 4 * S_MAX)
         return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip[:, :n_c] + sk
 
-    def head(self, skip: torch.Tensor, channel: int | None = None) -> torch.Tensor:
+    def head(self, skip: torch.Tensor, channel: int | None = None,
+             nbrs: torch.Tensor | None = None) -> torch.Tensor:
         """(n, F) skip sum -> (n, C, 256) logits; with ``channel`` c: (n, (c+1) F/C) skip of
-        groups <= c -> (n, 256) logits of channel c."""
+        groups <= c -> (n, 256) logits of channel c. ``nbrs``: (n, C*6) causal neighbour
+        patch (q values, rows y-1..y x cols x-1..x+1) for the Laplace models' linear term."""
         s = skip.clamp(0, S_MAX)
         if channel is None:
             raw = self.head2(self.head1(s).clamp(0, S_MAX))
             c = self.C
             out = raw[:, :256 * c].reshape(-1, c, 256)
             if self.cfg.laplace:
-                return self._laplace(out, raw[:, 256 * c:257 * c, None], raw[:, 257 * c:, None])
+                mu = self._mu(raw[:, 256 * c:257 * c], self.linpred(nbrs))
+                return self._laplace(out, mu[..., None], raw[:, 257 * c:, None])
             return out.clamp(-LOGIT_MAX, LOGIT_MAX)
         n_c = s.shape[1]
         o = self._pre(self.head1, ("h1", channel), n_c, n_c)(s).clamp(0, S_MAX)
         raw = self._pre(self.head2_c[channel], ("h2", channel), n_c, 258 if self.beta is not None
                         else 256)(o)
         if self.cfg.laplace:
-            return self._laplace(raw[:, :256], raw[:, 256:257], raw[:, 257:])
+            mu = self._mu(raw[:, 256:257], self.linpred_c[channel](nbrs))
+            return self._laplace(raw[:, :256], mu, raw[:, 257:])
         return raw.clamp(-LOGIT_MAX, LOGIT_MAX)
+
+    @staticmethod
+    def _mu(head_mu: torch.Tensor, lin: torch.Tensor) -> torch.Tensor:
+        """Laplace mean (1/16 levels) from the head's part and the linear prediction."""
+        return (head_mu.clamp(2 * MU_MIN, 2 * MU_MAX) + lin.clamp(2 * MU_MIN, 2 * MU_MAX)
+                ).clamp(MU_MIN, MU_MAX)
 
     def _laplace(self, free: torch.Tensor, mu: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """free (..., 256) logits, mu and t (..., 1) -> free - |k - mu| exp(t) (1/64 nat)."""
         free = free.clamp(-4 * LOGIT_MAX, 4 * LOGIT_MAX)
-        mu = mu.clamp(MU_MIN, MU_MAX)
         beta = self.beta[(t + T_OFF).clamp(0, T_N - 1)]
         # |16 k - mu| <= 4592 and beta < 2^21: the product fits int64 easily
         shift = BETA_BITS + 4 - 6                  # (1/16 level) * Q16 -> 1/64 nat
@@ -289,7 +304,10 @@ class IntPixelCNN:
             hp = _patches(torch.nn.functional.pad(h, (r, 0, 0, 0)), 1, r + 1).flatten(0, 2)
             hs, skip = self.layer_h(i, hp, link, hs, skip)
             h = _chw(hs, n, hh, ww)
-        logits = self.head(skip).view(n, hh, ww, c, 256).permute(0, 3, 1, 2, 4)
+        nbrs = None
+        if self.cfg.laplace:
+            nbrs = _patches(torch.nn.functional.pad(q, (1, 1, 1, 0)), 2, 3).flatten(0, 2)
+        logits = self.head(skip, nbrs=nbrs).view(n, hh, ww, c, 256).permute(0, 3, 1, 2, 4)
         return logits_to_freqs(logits, self.cfg.freq_bits)
 
 

@@ -38,7 +38,7 @@ MODEL_CODES = {"mnist": 3, "photo": 4}   # numbers in .arc headers (never reuse)
 RECIPES = {
     "mnist": dict(cfg=dict(channels=1, hidden=48, layers=6, first_r=2), batch=32, lr=2e-3),
     "photo": dict(cfg=dict(channels=3, hidden=72, layers=7, first_r=2, laplace=True), batch=16,
-                  lr=2e-3,
+                  lr=3e-3,
                   crop=32),
 }
 
