@@ -154,7 +154,9 @@ def _suite(name: str, sets: list[dict]) -> dict:
 
 
 def run_photos(data_dir, quick: bool, session) -> dict:
-    """Suite ``photos``: Kodak, held-out training-source photos, ``$ARCODEC_BENCH_IMAGES``."""
+    """Suite ``photos``: Kodak, held-out training-source photos, ``$ARCODEC_BENCH_IMAGES``.
+    Every Kodak image is encoded and decoded (``$ARCODEC_BENCH_DECODE``: decode only the first
+    N, for a shorter run)."""
     root = Path(data_dir)
     kodak = sorted((root / "kodak").glob("*.png"))
     if not kodak:
@@ -166,7 +168,8 @@ def run_photos(data_dir, quick: bool, session) -> dict:
     else:
         k_imgs = [np.asarray(Image.open(p).convert("RGB")) for p in kodak]
         k_name = f"Kodak ({len(kodak)} images, RGB)"
-    sets.append(_photos(k_name, k_imgs, session, len(k_imgs)))
+    n_dec = int(os.environ.get("ARCODEC_BENCH_DECODE", len(k_imgs)))  # default: decode all
+    sets.append(_photos(k_name, k_imgs, session, n_dec))
     if not quick:
         held = sorted((root / "photos-train").glob("*.png"))[-8:]
         if held:

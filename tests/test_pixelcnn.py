@@ -166,8 +166,10 @@ def test_integer_nll_stays_close_to_the_float_nll_recorded_at_export():
     for name in ("pixelcnn-photo", "pixelcnn-mnist"):
         meta = load_meta(zoo.resolve(name))
         f, q, i = (float(meta[k]) for k in ("test_bits_float", "test_bits_qat", "test_bits_int"))
-        assert abs(i - q) / q < 0.01, name        # integer model == its QAT twin
-        assert (i - f) / f < 0.05, name           # QAT costs little over the float model
+        # the integer tables floor every frequency at 2^-16, which caps the cost of confident
+        # misses that QAT's float softmax charges in full: the integer model may be better
+        assert i <= q * 1.01, name                # integer model no worse than its QAT twin
+        assert (i - f) / f < 0.05, name           # quantisation costs little over float
 
 
 # --- round trips ----------------------------------------------------------------------------
