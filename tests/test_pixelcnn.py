@@ -1,5 +1,4 @@
 """Gated PixelCNN: causality, exact and order-independent conditionals, pixel-exact round trips."""
-import io
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import arcodec
 from arcodec import zoo
 from arcodec.codecs import pixel_image
 from arcodec.models.pixelcnn import PixelCNN, PixelCNNConfig
-from arcodec.models.pixelcnn_int import IntPixelCNN, to_integer
+from arcodec.models.pixelcnn_int import IntPixelCNN
 
 
 def _kodak_crop(data_dir, h=24, w=40, name="kodim23.png", y=200, x=300) -> np.ndarray:

@@ -228,7 +228,7 @@ class IntPixelCNN:
         fixed part (``layer_h_fixed``) and the (n, Cin) centre taps (layer 0) or the (n, F)
         incoming h stream. Returns (h stream, skip sum), (n, (c+1) F/C) each: the same
         integers as ``layer_h``'s first (c+1) F/C channels."""
-        C, fg = self.C, self.F // self.C
+        fg = self.F // self.C
         n_c = (c + 1) * fg
         cur = self._pre(self.h_cur[i], ("cur", i, c), self.C if i == 0 else n_c, 2 * n_c)
         x = centre if i == 0 else centre[:, :n_c]
