@@ -20,7 +20,8 @@ import torch
 
 from . import autoregressive, container, zoo
 from . import png as pngio
-from .codecs import BINARY_IMAGE, BYTES, PNG_IMAGE, STORED, bytes_stream, png_image
+from .codecs import (BINARY_IMAGE, BYTES, PNG_IMAGE, STORED, XZ_BYTES, bytes_stream, png_image,
+                     xz_bytes)
 from .codecs import binary_image as bimg
 from .errors import ArcodecError, FormatError, InputError, ModelError
 from .models import build_int_model
@@ -42,6 +43,8 @@ class Result:
     original_bytes: int = 0   # size of the uncompressed input / restored output
     name: str | None = None   # stored original file name (bytes codec), on decompress
     mode: int | None = None   # stored permission bits (bytes codec), on decompress
+    nll_model: str = ""       # the model ``nll_bits`` belongs to, when a fallback was written
+    model_payload_bytes: int = 0   # that model's payload, which the fallback beat
 
     @property
     def payload_bits_per_dim(self) -> float:
@@ -236,7 +239,10 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     """Any bytes -> Result with the .arc bytes, coded by a byte model (default charrnn-text).
 
     ``name`` and ``mode`` (permission bits) are stored in the file when given. ``adapt``: the
-    model's output layer keeps learning from the data while coding (deterministically).
+    model's output layer keeps learning from the data while coding (deterministically). With
+    the default model, xz (LZMA2 9e) codes the input instead where that is smaller (binary
+    files full of exact repeats); a ``model`` named by the caller is always used. Either way
+    an input that would grow is stored as is.
     """
     s = _session(session)
     info = s.resolve(model or DEFAULT_BYTES_MODEL)
@@ -254,7 +260,7 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
                            flags=1 if adapt else 0)
     arc = container.pack(hdr, payload)
     r = Result(arc, info.name, len(data), len(payload), len(arc) - len(payload), nll, len(data))
-    return _smaller_of(r, data, name, mode)
+    return _smaller_of(r, data, name, mode, try_xz=model is None)
 
 
 def _stored(data: bytes, name: str | None, mode: int | None, why: str = "stored") -> Result:
@@ -266,14 +272,32 @@ def _stored(data: bytes, name: str | None, mode: int | None, why: str = "stored"
     return Result(arc, why, len(data), len(data), len(arc) - len(data), 0.0, len(data))
 
 
-def _smaller_of(r: Result, data: bytes, name: str | None, mode: int | None) -> Result:
-    """``r``, or the input stored as is when that file would be smaller (never expand more
-    than a header's worth)."""
-    st = _stored(data, name, mode)
-    if len(st.data) >= len(r.data):
-        return r
-    st.nll_bits = r.nll_bits
-    return st
+def _xz(data: bytes, name: str | None, mode: int | None) -> Result:
+    """The input by LZMA2 preset 9e in an .arc container (codec XZ_BYTES)."""
+    payload = xz_bytes.encode(data)
+    hdr = container.Header(model_code=0, model_name="", weights_hash=bytes(4), codec=XZ_BYTES,
+                           dims=[len(data)], crc32=container.crc32(data),
+                           extra=_bytes_extra(name, mode))
+    arc = container.pack(hdr, payload)
+    return Result(arc, XZ_NAME, len(data), len(payload), len(arc) - len(payload), 0.0, len(data))
+
+
+XZ_NAME = "xz (fallback)"
+
+
+def _smaller_of(r: Result, data: bytes, name: str | None, mode: int | None,
+                try_xz: bool = False) -> Result:
+    """The smallest of ``r``, the input by xz (when ``try_xz``) and the input stored as is
+    (so nothing grows by more than a header). ``nll_bits`` stays the model's NLL."""
+    best = r
+    for alt in ((_xz, _stored) if try_xz and data else (_stored,)):
+        a = alt(data, name, mode)
+        if len(a.data) < len(best.data):
+            best = a
+    if best is not r:
+        best.nll_bits, best.nll_model = r.nll_bits, r.model
+        best.model_payload_bytes = r.payload_bytes
+    return best
 
 
 def compress_bytes(data: bytes, model: str | None = None, session: Session | None = None, *,
@@ -284,9 +308,11 @@ def compress_bytes(data: bytes, model: str | None = None, session: Session | Non
     28x28 -> pixelcnn-mnist, other 8-bit gray and RGB(A) -> pixelcnn-photo, alpha and every
     other sample kind -> exact xz fallback; chunks kept; 16-bit colour and animated PNGs are
     stored as they are); every other file (JPEG, GIF and other non-PNG images included: their
-    bytes, not pixels, are what must come back) -> charrnn-text. ``model`` overrides (a byte
-    model codes any input, images included, as bytes). ``adapt`` applies to byte models.
-    Whatever the codec, a file that would come out larger than the input is stored as is."""
+    bytes, not pixels, are what must come back) -> charrnn-text, or xz (LZMA2 9e) where that
+    is smaller. ``model`` overrides (a byte model codes any input, images included, as bytes,
+    and is used even where xz would be smaller).
+    ``adapt`` applies to byte models. Whatever the codec, a file that would come out larger
+    than the input is stored as is."""
     session = _session(session)
     if model is not None and zoo.load_meta(session.resolve(model)).get("arch") == "charrnn":
         return compress_data(data, model, session, name=name, mode=mode, adapt=adapt,
@@ -333,7 +359,7 @@ def _decode_image(hdr, payload: bytes, im, info):
 
 def _open(arc: bytes, model: str | None, s: Session):
     hdr, payload, hlen = container.unpack(arc)
-    if hdr.codec == STORED:
+    if hdr.codec in (STORED, XZ_BYTES):
         return hdr, payload, hlen, None, None
     if hdr.codec not in (BINARY_IMAGE, BYTES, PNG_IMAGE):
         raise FormatError(f"unknown codec {hdr.codec} in .arc file")
@@ -373,6 +399,15 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
         r = Result(payload, "stored", len(payload), len(payload), hlen, 0.0, len(payload))
         r.name, r.mode = _parse_bytes_extra(hdr.extra)
         return r
+    if hdr.codec == XZ_BYTES:
+        if len(hdr.dims) != 1 or not 0 < hdr.dims[0] <= 1 << 40:
+            raise FormatError(f"corrupt .arc file (size {hdr.dims})")
+        out = xz_bytes.decode(payload, hdr.dims[0])
+        if container.crc32(out) != hdr.crc32:
+            raise FormatError("checksum mismatch: the .arc file is corrupt")
+        r = Result(out, XZ_NAME, len(out), len(payload), hlen, 0.0, len(out))
+        r.name, r.mode = _parse_bytes_extra(hdr.extra)
+        return r
     if hdr.codec == PNG_IMAGE:
         p = _decode_png(hdr, payload, im, progress=progress)
         out = pngio.write_png(p)
@@ -401,7 +436,8 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
 def info(arc: bytes) -> dict:
     """Header fields of an .arc file, without decoding it."""
     hdr, payload, hlen = container.unpack(arc)
-    name = "stored (no model)" if hdr.codec == STORED else hdr.model_name or next(
+    name = "stored (no model)" if hdr.codec == STORED else "xz (no model)" \
+        if hdr.codec == XZ_BYTES else hdr.model_name or next(
         (m.name for m in zoo.shipped() if m.code == hdr.model_code), f"model #{hdr.model_code}")
     dims = int(np.prod(hdr.dims)) if hdr.dims else 0
     return {"model": name, "weights": hdr.weights_hash.hex(), "format_version": hdr.version,

@@ -119,12 +119,13 @@ def compress(files, output, force, model, device, adapt, verbose) -> None:
             r = api.compress_file(f, output, force=force, model=model, session=s,
                                   adapt=adapt, progress=progress)
         if verbose:
+            nll = (f"NLL {r.nll_bits_per_dim:.4f} bits/dim, overhead {r.overhead_pct:+.2f}%"
+                   if not r.nll_model else
+                   f"{r.nll_model} NLL {r.nll_bits_per_dim:.4f} bits/dim (larger: not used)")
             click.echo(f"{f}: {r.original_bytes} -> {len(r.data)} bytes "
                        f"(ratio {r.original_bytes / len(r.data):.2f}), model {r.model}, "
-                       f"payload {r.payload_bits_per_dim:.4f} bits/dim, "
-                       f"NLL {r.nll_bits_per_dim:.4f} bits/dim, "
-                       f"overhead {r.overhead_pct:+.2f}%, header {r.header_bytes} bytes",
-                       err=True)
+                       f"payload {r.payload_bits_per_dim:.4f} bits/dim, {nll}, "
+                       f"header {r.header_bytes} bytes", err=True)
 
     _run_each(files, one)
 

@@ -196,3 +196,21 @@ def test_shipped_model_files_do_not_depend_on_thread_count(data_dir, adapt):
                            env=env, capture_output=True, text=True, check=True)
         out.append(r.stdout.strip())
     assert out[0] == out[1] and len(out[0]) == 64
+
+
+def test_binary_file_the_text_model_codes_badly_goes_to_xz_and_round_trips(data_dir):
+    data = (data_dir / "text" / "cantrbry" / "kennedy.xls").read_bytes()[:12000]
+    s = arcodec.Session("cpu")
+    r = arcodec.compress_bytes(data, session=s, name="k.xls", mode=0o600)
+    assert r.model == "xz (fallback)"
+    assert arcodec.info(r.data)["codec"] == 5
+    assert len(r.data) < len(data) // 4
+    assert r.nll_bits > 8 * len(r.data)          # the model's own bits: much worse than xz
+    back = arcodec.decompress_bytes(r.data, session=s)
+    assert back.data == data and back.name == "k.xls" and back.mode == 0o600
+    forced = arcodec.compress_bytes(data, model="charrnn-text", session=s)
+    assert forced.model != "xz (fallback)"      # a model the caller names is always used
+    bad = bytearray(r.data)
+    bad[-5] ^= 0x10
+    with pytest.raises(arcodec.FormatError):
+        arcodec.decompress_bytes(bytes(bad), session=s)
