@@ -156,9 +156,9 @@ class IntPixelCNN:
                   for i in range(cfg.layers)]
         self.h = [_Lin(tensors, f"l{i}.h", dev, dtype, 255 if i == 0 else G_MAX)
                   for i in range(cfg.layers)]
-        self.r = [_Lin(tensors, f"l{i}.r", dev, dtype, G_MAX) for i in range(cfg.layers)]
-        self.s = [_Lin(tensors, f"l{i}.s", dev, dtype, G_MAX) for i in range(cfg.layers)]
-        self.rs = [_Lin.stack(r, s) for r, s in zip(self.r, self.s)]  # one product for both
+        self.rs = [_Lin.stack(_Lin(tensors, f"l{i}.r", dev, dtype, G_MAX),  # residual and
+                              _Lin(tensors, f"l{i}.s", dev, dtype, G_MAX))  # skip: one product
+                   for i in range(cfg.layers)]
         # The coder's form of the horizontal stack. (1) Split: taps fixed while a pixel is
         # decoded (left columns, link; ``h_fix``) and centre taps that see its decoded
         # sub-pixels (``h_cur``). (2) Outputs reordered group by group ([a_0 b_0 a_1 b_1 ...],
@@ -193,18 +193,25 @@ class IntPixelCNN:
         self.sig, self.tanh = lut(dev)
 
     # --- shared arithmetic -------------------------------------------------------------
-    def _gate(self, lin: _Lin, acc: torch.Tensor) -> torch.Tensor:
-        """(n, 2F) exact accumulator of ``lin`` -> (n, F) gate output, |g| <= 127."""
-        z = lin.out(acc).clamp(-Z_MAX, Z_MAX) + Z_MAX
-        a, b = z.chunk(2, dim=-1)
+    def _tanh_sig(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
+        """Requantised pre-activations (1/32 steps) -> tanh(a) sigmoid(b) in 1/127, |g| <= 127."""
+        a, b = z_a.clamp(-Z_MAX, Z_MAX) + Z_MAX, z_b.clamp(-Z_MAX, Z_MAX) + Z_MAX
         return (self.tanh[a] * self.sig[b] * G_MAX + (1 << 23)) >> 24
 
-    def _resid(self, i: int, g: torch.Tensor, h: torch.Tensor | None, skip):
-        """Gate output g (n, F) -> (new h stream (n, F), skip sum (n, F))."""
-        r, sk = self.rs[i](g).split(self.F, dim=-1)
+    @staticmethod
+    def _update(r: torch.Tensor, sk: torch.Tensor, h: torch.Tensor | None, skip):
+        """Residual and skip terms -> (new h stream, new skip sum), both clamped."""
         h_new = r if h is None else h + r.clamp(-2 * A_MAX, 2 * A_MAX)
         sk = sk.clamp(-4 * S_MAX, 4 * S_MAX)
         return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip + sk
+
+    def _gate(self, lin: _Lin, acc: torch.Tensor) -> torch.Tensor:
+        """(n, 2F) exact accumulator of ``lin`` -> (n, F) gate output."""
+        return self._tanh_sig(*lin.out(acc).chunk(2, dim=-1))
+
+    def _resid(self, i: int, g: torch.Tensor, h: torch.Tensor | None, skip):
+        """Gate output g (n, F) -> (new h stream (n, F), skip sum (n, F))."""
+        return self._update(*self.rs[i](g).split(self.F, dim=-1), h, skip)
 
     def layer_v(self, i: int, patch: torch.Tensor) -> torch.Tensor:
         """Vertical stack of layer i: (n, K_v) patch -> (n, F) v."""
@@ -233,15 +240,12 @@ class IntPixelCNN:
         cur = self._pre(self.h_cur[i], ("cur", i, c), self.C if i == 0 else n_c, 2 * n_c)
         x = centre if i == 0 else centre[:, :n_c]
         z = self._pre(self.h_out[i], ("out", i, c), 0, 2 * n_c).out(
-            cur.acc(x) + fixed[:, :2 * n_c])
-        z = (z.clamp(-Z_MAX, Z_MAX) + Z_MAX).view(-1, c + 1, 2, fg)
-        g = ((self.tanh[z[:, :, 0]] * self.sig[z[:, :, 1]] * G_MAX + (1 << 23)) >> 24)
-        rs = self._pre(self.rs_g[i], ("rs", i, c), n_c, 2 * n_c)(g.view(-1, n_c))
-        rs = rs.view(-1, c + 1, 2, fg)
-        r, sk = rs[:, :, 0].reshape(-1, n_c), rs[:, :, 1].reshape(-1, n_c)
-        h_new = r if h is None else h[:, :n_c] + r.clamp(-2 * A_MAX, 2 * A_MAX)
-        sk = sk.clamp(-4 * S_MAX, 4 * S_MAX)
-        return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip[:, :n_c] + sk
+            cur.acc(x) + fixed[:, :2 * n_c]).view(-1, c + 1, 2, fg)   # groups [a_g b_g ...]
+        g = self._tanh_sig(z[:, :, 0], z[:, :, 1]).view(-1, n_c)
+        rs = self._pre(self.rs_g[i], ("rs", i, c), n_c, 2 * n_c)(g).view(-1, c + 1, 2, fg)
+        return self._update(rs[:, :, 0].reshape(-1, n_c), rs[:, :, 1].reshape(-1, n_c),
+                            None if h is None else h[:, :n_c],
+                            None if skip is None else skip[:, :n_c])
 
     def head(self, skip: torch.Tensor, channel: int | None = None,
              nbrs: torch.Tensor | None = None) -> torch.Tensor:
