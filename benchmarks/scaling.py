@@ -1,11 +1,14 @@
 """Suite: encode/decode time and peak memory against input size: text through charrnn-text
-(bible.txt repeated to size) and RGB images through pixelcnn-photo (kodim01 mirrored to N x N).
+(bible.txt repeated to size; the model named, so that xz never stands in for it) and RGB images
+through pixelcnn-photo (kodim01 mirrored to N x N).
 
 Each size runs in a fresh process so its peak resident memory (ru_maxrss) is its own.
+``$ARCODEC_BENCH_MAX_SIDE`` / ``$ARCODEC_BENCH_MAX_BYTES`` cap the sizes of a full run.
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +25,8 @@ path, n, device = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 src = open(path, "rb").read()
 data = (src * (n // len(src) + 1))[:n]
 s = arcodec.Session(device)
-t0 = time.perf_counter(); r = arcodec.compress_bytes(data, session=s); t1 = time.perf_counter()
+t0 = time.perf_counter(); r = arcodec.compress_bytes(data, "charrnn-text", session=s)
+t1 = time.perf_counter()
 back = arcodec.decompress_bytes(r.data, session=s).data; t2 = time.perf_counter()
 print(json.dumps({"bytes": n, "encode_s": t1 - t0, "decode_s": t2 - t1,
                   "exact": back == data, "bits_per_byte": 8 * len(r.data) / n,
@@ -53,14 +57,17 @@ def run(data_dir, quick: bool, session) -> dict:
     src = Path(data_dir) / "text/large/bible.txt"
     if not src.exists():
         raise FileNotFoundError(f"missing {src}")
+    max_bytes = int(os.environ.get("ARCODEC_BENCH_MAX_BYTES", FULL_SIZES[-1]))
+    max_side = int(os.environ.get("ARCODEC_BENCH_MAX_SIDE", FULL_SIDES[-1]))
     rows = []
-    for n in QUICK_SIZES if quick else FULL_SIZES:
+    for n in QUICK_SIZES if quick else [n for n in FULL_SIZES if n <= max_bytes]:
         out = subprocess.run([sys.executable, "-c", _CHILD, str(src), str(n), session.device],
                              capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     img_rows = []
     kodim = Path(data_dir) / "kodak/kodim01.png"
-    for n in (QUICK_SIDES if quick else FULL_SIDES) if kodim.exists() else []:
+    sides = QUICK_SIDES if quick else [n for n in FULL_SIDES if n <= max_side]
+    for n in sides if kodim.exists() else []:
         out = subprocess.run([sys.executable, "-c", _CHILD_IMG, str(kodim), str(n),
                               session.device], capture_output=True, text=True, check=True)
         img_rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
