@@ -173,7 +173,8 @@ def run_photos(data_dir, quick: bool, session) -> dict:
     if not quick:
         held = sorted((root / "photos-train").glob("*.png"))[-8:]
         if held:
-            sets.append(_photos("photos-train held-out files (8, Urban100/BSDS, not trained on)",
+            sets.append(_photos("photos-train held-out files (last 8 by name: Urban100 "
+                                "512x512 crops, not trained on)",
                                 [np.asarray(Image.open(p).convert("RGB")) for p in held],
                                 session, 0))
     folder = os.environ.get("ARCODEC_BENCH_IMAGES")
