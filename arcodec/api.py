@@ -137,6 +137,7 @@ def compress_image(pixels: np.ndarray, model: str | None = None,
 
 
 DEFAULT_BYTES_MODEL = "charrnn-text"
+MIX_OPTION = 64           # bytes codec options dim: bit 6 = context mixing, bits 0-5 = adapt shift
 ADAPT_SHIFT = 10          # learning-rate shift of --adapt, stored in each file (tuned: 9 best, 7 diverges)
 
 
@@ -235,11 +236,13 @@ def _adaptive(s: Session, lm, shift: int):
 
 def compress_data(data: bytes, model: str | None = None, session: Session | None = None, *,
                   name: str | None = None, mode: int | None = None, adapt: bool = False,
-                  progress: Callable[[int], None] | None = None) -> Result:
+                  mix: bool = True, progress: Callable[[int], None] | None = None) -> Result:
     """Any bytes -> Result with the .arc bytes, coded by a byte model (default charrnn-text).
 
     ``name`` and ``mode`` (permission bits) are stored in the file when given. ``adapt``: the
-    model's output layer keeps learning from the data while coding (deterministically). With
+    model's output layer keeps learning from the data while coding (deterministically).
+    ``mix``: the model's predictions are mixed with the file's own statistics (context counts
+    and a match model, ``codecs/context_mix.py``): much smaller files, about half the speed. With
     the default model, xz (LZMA2 9e) codes the input instead where that is smaller (binary
     files full of exact repeats); a ``model`` named by the caller is always used. Either way
     an input that would grow is stored as is.
@@ -252,8 +255,10 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     if adapt:
         im = _adaptive(s, lm, ADAPT_SHIFT)
     n_streams = bytes_stream.streams_for(len(data))
-    payload, nll = bytes_stream.encode(im, data, n_streams, progress)
-    dims = [len(data), n_streams] + ([ADAPT_SHIFT] if adapt else [])
+    payload, nll = bytes_stream.encode(im, data, n_streams, progress, mix=mix)
+    mix = mix and bool(data)
+    opts = (ADAPT_SHIFT if adapt else 0) | (MIX_OPTION if mix else 0)
+    dims = [len(data), n_streams] + ([opts] if opts else [])
     hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
                            weights_hash=info.hash4, codec=BYTES, dims=dims,
                            crc32=container.crc32(data), extra=_bytes_extra(name, mode),
@@ -302,7 +307,7 @@ def _smaller_of(r: Result, data: bytes, name: str | None, mode: int | None,
 
 def compress_bytes(data: bytes, model: str | None = None, session: Session | None = None, *,
                    name: str | None = None, mode: int | None = None, adapt: bool = False,
-                   progress: Callable[[int], None] | None = None) -> Result:
+                   mix: bool = True, progress: Callable[[int], None] | None = None) -> Result:
     """File contents -> Result with the .arc bytes. Picks the codec and model from the input:
     28x28 bilevel PNGs without metadata -> made-mnist; other PNGs -> the PNG codec (8-bit gray
     28x28 -> pixelcnn-mnist, other 8-bit gray and RGB(A) -> pixelcnn-photo, alpha and every
@@ -311,17 +316,17 @@ def compress_bytes(data: bytes, model: str | None = None, session: Session | Non
     bytes, not pixels, are what must come back) -> charrnn-text, or xz (LZMA2 9e) where that
     is smaller. ``model`` overrides (a byte model codes any input, images included, as bytes,
     and is used even where xz would be smaller).
-    ``adapt`` applies to byte models. Whatever the codec, a file that would come out larger
+    ``adapt`` and ``mix`` apply to byte models. Whatever the codec, a file that would come out larger
     than the input is stored as is."""
     session = _session(session)
     if model is not None and zoo.load_meta(session.resolve(model)).get("arch") == "charrnn":
         return compress_data(data, model, session, name=name, mode=mode, adapt=adapt,
-                             progress=progress)
+                             mix=mix, progress=progress)
     if not pngio.is_png(data):      # only PNG pixels are coded as an image
         if model is not None:
             raise InputError(f"model {model} codes PNG images; this input is not one")
         return compress_data(data, None, session, name=name, mode=mode, adapt=adapt,
-                             progress=progress)
+                             mix=mix, progress=progress)
     try:
         p = pngio.read_png(data)
     except pngio.Unsupported as e:  # exact samples not readable here: keep the file as is
@@ -330,7 +335,7 @@ def compress_bytes(data: bytes, model: str | None = None, session: Session | Non
         if model is not None:
             raise
         return compress_data(data, None, session, name=name, mode=mode, adapt=adapt,
-                             progress=progress)
+                             mix=mix, progress=progress)
     img = bimg.open_image(data)
     conv = bimg.to_bits(img) if img is not None and not (p.before or p.after) else None
     arch = None if model is None else zoo.load_meta(session.resolve(model)).get("arch")
@@ -417,15 +422,17 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
         bits = _decode_image(hdr, payload, im, info)
         out = bimg.to_png(bits, hdr.flags)
         return Result(out, info.name, bits.size, len(payload), hlen, 0.0, len(out))
-    adaptive = bool(hdr.flags & 1)
-    n, n_streams = hdr.dims[:2] if len(hdr.dims) == 2 + adaptive else (-1, -1)
-    if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40:
+    n, n_streams = hdr.dims[:2] if len(hdr.dims) >= 2 else (-1, -1)
+    opts = hdr.dims[2] if len(hdr.dims) == 3 else 0
+    shift, mixed = opts % MIX_OPTION, bool(opts & MIX_OPTION)
+    if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40 \
+            or opts >= 2 * MIX_OPTION or (len(hdr.dims) == 3 and not opts):
         raise FormatError(f"corrupt .arc file (bad stream layout {hdr.dims})")
-    if adaptive:
-        if not 8 <= hdr.dims[2] <= 40:
-            raise FormatError(f"corrupt .arc file (adaptation shift {hdr.dims[2]})")
-        im = _adaptive(s, s.model(info)[0], hdr.dims[2])
-    out = bytes_stream.decode(im, payload, n, n_streams, progress)
+    if bool(hdr.flags & 1) != (shift != 0) or (shift and not 8 <= shift <= 40):
+        raise FormatError(f"corrupt .arc file (adaptation flag {hdr.flags & 1}, shift {shift})")
+    if shift:
+        im = _adaptive(s, s.model(info)[0], shift)
+    out = bytes_stream.decode(im, payload, n, n_streams, progress, mix=mixed)
     if container.crc32(out) != hdr.crc32:
         raise FormatError("checksum mismatch: the .arc file is corrupt")
     r = Result(out, info.name, n, len(payload), hlen, 0.0, n)
@@ -482,7 +489,7 @@ def _read(src: str | Path) -> bytes:
 
 def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool = False,
                   model: str | None = None, session: Session | None = None, adapt: bool = False,
-                  progress: Callable[[int], None] | None = None) -> Result:
+                  mix: bool = True, progress: Callable[[int], None] | None = None) -> Result:
     """Compress ``src`` to ``dst`` (default ``src.arc``; "-" is stdin/stdout). Keeps the input.
     Byte-coded files keep their name and permission bits in the .arc header."""
     dst = dst if dst is not None else ("-" if str(src) == "-" else f"{src}.arc")
@@ -491,7 +498,7 @@ def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool
     name = mode = None
     if str(src) != "-":
         name, mode = Path(src).name, Path(src).stat().st_mode & 0o7777
-    r = compress_bytes(data, model, session, name=name, mode=mode, adapt=adapt,
+    r = compress_bytes(data, model, session, name=name, mode=mode, adapt=adapt, mix=mix,
                        progress=progress)
     _emit(r.data, dst, force)
     return r

@@ -39,3 +39,14 @@ def test_golden_file_is_reproduced_byte_for_byte(arc, session):
     src = EXAMPLES / arc.stem
     got = arcodec.compress_bytes(src.read_bytes(), session=session, name=src.name, mode=0o644)
     assert got.data == arc.read_bytes()
+
+
+def test_byte_files_written_before_context_mixing_still_decode(session):
+    """``legacy/hello.txt.nomix.arc``: the bytes codec without the options field (format of
+    the first releases); it must decode and equal what ``mix=False`` writes today."""
+    arc = (GOLDEN / "legacy" / "hello.txt.nomix.arc").read_bytes()
+    src = EXAMPLES / "hello.txt"
+    assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
+    again = arcodec.compress_bytes(src.read_bytes(), session=session, name=src.name,
+                                   mode=0o644, mix=False)
+    assert again.data == arc

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import coding
+from .context_mix import ContextMixer
 
 STREAM_BYTES = 2048    # target bytes per stream (measured cost of 2 KB streams: +0.16% on alice29)
 MAX_STREAMS = 256      # upper bound on N (kept in the header, so it may change later)
@@ -40,23 +41,46 @@ def _steps(n: int, n_streams: int):
         yield k, a, starts[:a] + k
 
 
+class _Tables:
+    """The one source of the coder's tables for encoder and decoder: the model's own, or the
+    model's logits mixed with the file's statistics (``ContextMixer``)."""
+
+    def __init__(self, model, n: int, n_streams: int, mix: bool):
+        self.model = model
+        self.mixer = ContextMixer(n, n_streams, model.device) if mix else None
+
+    def freqs(self, state, pos: np.ndarray) -> np.ndarray:
+        """(a,) positions -> (a, 256) int64 frequency table of each active stream."""
+        if self.mixer is None:
+            return self.model.freqs(state).cpu().numpy()
+        p = torch.from_numpy(pos).to(self.model.device)
+        return self.mixer.freqs(self.model.logits(state), p).cpu().numpy()
+
+    def step(self, state, sym: torch.Tensor):
+        if self.mixer is not None:
+            self.mixer.update(sym)
+        return self.model.step(state, sym)
+
+
 @torch.no_grad()
 def encode(model, data: bytes, n_streams: int,
-           progress: Callable[[int], None] | None = None) -> tuple[bytes, float]:
-    """bytes -> (payload, integer-model NLL in bits)."""
+           progress: Callable[[int], None] | None = None,
+           mix: bool = False) -> tuple[bytes, float]:
+    """bytes -> (payload, NLL of the coded tables in bits). ``mix``: context mixing."""
     buf = np.frombuffer(data, dtype=np.uint8)
     enc = coding.Encoder()
     nll = 0.0
     if n_streams == 0:
         return enc.finish(), 0.0
     state = model.init_state(n_streams)
+    tables = _Tables(model, len(buf), n_streams, mix)
     for k, a, pos in _steps(len(buf), n_streams):
         state = model.take(state, a)
         sym = buf[pos].astype(np.int64)
-        f = model.freqs(state).cpu().numpy()
+        f = tables.freqs(state, pos)
         enc.encode(sym, f)
         nll += coding.nll_bits(sym, f)
-        state = model.step(state, torch.from_numpy(sym).to(model.device))
+        state = tables.step(state, torch.from_numpy(sym).to(model.device))
         if progress:
             progress(a)
     return enc.finish(), nll
@@ -64,18 +88,19 @@ def encode(model, data: bytes, n_streams: int,
 
 @torch.no_grad()
 def decode(model, payload: bytes, n: int, n_streams: int,
-           progress: Callable[[int], None] | None = None) -> bytes:
+           progress: Callable[[int], None] | None = None, mix: bool = False) -> bytes:
     """payload -> the n original bytes."""
     out = np.zeros(n, dtype=np.uint8)
     if n_streams == 0:
         return out.tobytes()
     dec = coding.Decoder(payload)
     state = model.init_state(n_streams)
+    tables = _Tables(model, n, n_streams, mix)
     for k, a, pos in _steps(n, n_streams):
         state = model.take(state, a)
-        sym = dec.decode(model.freqs(state).cpu().numpy()).astype(np.int64)
+        sym = dec.decode(tables.freqs(state, pos)).astype(np.int64)
         out[pos] = sym
-        state = model.step(state, torch.from_numpy(sym).to(model.device))
+        state = tables.step(state, torch.from_numpy(sym).to(model.device))
         if progress:
             progress(a)
     return out.tobytes()

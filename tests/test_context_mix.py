@@ -1,0 +1,118 @@
+"""Context mixing (bytes codec): exact, causal, and worth its cost on real data."""
+import numpy as np
+import pytest
+import torch
+
+import arcodec
+from arcodec.codecs import bytes_stream
+from arcodec.codecs.context_mix import W_FRAC, ContextMixer
+from arcodec.exact.tables import LOGIT_MAX, LOGIT_ONE, logits_to_freqs
+
+
+@pytest.fixture(scope="module")
+def text_model():
+    s = arcodec.Session("cpu")
+    return s, s.model(s.resolve("charrnn-text"))[1]
+
+
+def _mixed_trace(im, data: bytes, n_streams: int, check=None) -> list[np.ndarray]:
+    """Frequency tables of every step, as the codec computes them with mixing."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    tables = bytes_stream._Tables(im, len(buf), n_streams, mix=True)
+    state = im.init_state(n_streams)
+    out = []
+    for k, a, pos in bytes_stream._steps(len(buf), n_streams):
+        state = im.take(state, a)
+        out.append(tables.freqs(state, pos))
+        if check:
+            check(tables.mixer)
+        state = tables.step(state, torch.from_numpy(buf[pos].astype(np.int64)))
+    return out
+
+
+def test_mixed_tables_equal_a_pure_int64_recomputation(text_model, data_dir):
+    """The float64 products of the mixer are exact: an int64 recomputation gives the same."""
+    _, im = text_model
+    data = (data_dir / "text/cantrbry/alice29.txt").read_bytes()[:6000]
+
+    def check(mx: ContextMixer):
+        logits, xo, pred, ok, idx, rows, c, pos, f, bits = mx._last
+        w = mx.w[idx]                                                  # (a, S) int64
+        k = xo.shape[1]
+        z = w[:, :1] * logits + (w[:, 1:k + 1, None] * xo.to(torch.int64)).sum(1)
+        z[torch.arange(len(z)), pred] += w[:, k + 1] * (LOGIT_ONE * ok)
+        z = z >> W_FRAC
+        z = (z - z.max(1, keepdim=True).values + LOGIT_MAX).clamp(min=-LOGIT_MAX)
+        assert torch.equal(logits_to_freqs(z, bits), f)
+
+    _mixed_trace(im, data, 3, check)
+
+
+def test_no_mixed_table_depends_on_a_byte_coded_at_the_same_or_a_later_step(text_model):
+    """Streams share the mixer's statistics, so causality is by step: flipping the byte that
+    stream j codes at step t leaves every table of steps <= t unchanged (all streams)."""
+    _, im = text_model
+    data = (b"the cat sat on the mat; the cat sat on the hat. " * 12)[:480]
+    n = 4
+    base = _mixed_trace(im, data, n)
+    starts, _, _ = bytes_stream.layout(len(data), n)
+    for j, t in ((0, 0), (2, 40), (3, 119)):
+        changed = bytearray(data)
+        changed[starts[j] + t] ^= 0x41
+        other = _mixed_trace(im, bytes(changed), n)
+        for step in range(t + 1):
+            assert np.array_equal(base[step], other[step])
+        if t + 1 < len(base):
+            assert not all(np.array_equal(b, o) for b, o in zip(base[t + 1:], other[t + 1:]))
+
+
+def test_mixing_makes_real_text_smaller_and_round_trips(text_model, data_dir):
+    s, _ = text_model
+    data = (data_dir / "text/cantrbry/alice29.txt").read_bytes()[:20000]
+    plain = arcodec.compress_bytes(data, session=s, mix=False)
+    mixed = arcodec.compress_bytes(data, session=s)
+    assert mixed.model == "charrnn-text" and arcodec.info(mixed.data)["shape"][2] == 64
+    assert len(mixed.data) < 0.97 * len(plain.data)
+    assert arcodec.decompress_bytes(mixed.data, session=s).data == data
+    assert arcodec.decompress_bytes(plain.data, session=s).data == data
+
+
+def test_repeats_of_unseen_bytes_are_found_by_the_match_model(text_model):
+    """Random bytes cost the model 8+ bits each; their repeats cost the mixer far less."""
+    s, _ = text_model
+    block = np.random.default_rng(0).integers(0, 256, 1500, dtype=np.uint8).tobytes()
+    data = block * 4
+    r = arcodec.compress_bytes(data, session=s, model="charrnn-text")
+    assert r.payload_bytes < 0.5 * len(data)
+    assert arcodec.decompress_bytes(r.data, session=s).data == data
+
+
+def test_mixed_files_do_not_depend_on_arithmetic_or_adaptation_path(data_dir):
+    data = (data_dir / "text/cantrbry/asyoulik.txt").read_bytes()[:5000]
+    for adapt in (False, True):
+        a = arcodec.compress_bytes(data, session=arcodec.Session("cpu", torch.float32),
+                                   adapt=adapt, model="charrnn-text")
+        b = arcodec.compress_bytes(data, session=arcodec.Session("cpu", torch.float64),
+                                   adapt=adapt, model="charrnn-text")
+        assert a.data == b.data
+        assert arcodec.decompress_bytes(a.data).data == data
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_mixed_tables_on_cuda_equal_cpu(data_dir):
+    data = (data_dir / "text/cantrbry/alice29.txt").read_bytes()[:4000]
+    cpu = arcodec.compress_bytes(data, session=arcodec.Session("cpu"), model="charrnn-text")
+    gpu = arcodec.compress_bytes(data, session=arcodec.Session("cuda"), model="charrnn-text")
+    assert cpu.data == gpu.data
+    assert arcodec.decompress_bytes(gpu.data, session=arcodec.Session("cpu")).data == data
+
+
+def test_a_corrupt_options_field_is_refused(text_model):
+    s, _ = text_model
+    from arcodec import container
+    r = arcodec.compress_bytes(b"hello hello hello hello\n", session=s, model="charrnn-text")
+    hdr, payload, _ = container.unpack(r.data)
+    hdr.dims = [hdr.dims[0], hdr.dims[1], 64 + 5]       # shift 5 without the adaptive flag
+    with pytest.raises(arcodec.FormatError):
+        arcodec.decompress_bytes(container.pack(hdr, payload), session=s)
+
