@@ -1,14 +1,15 @@
-"""Integer-exact context mixing on top of a byte model's logits (bytes codec, header flag 2).
+"""Integer-exact context mixing on top of a byte model's logits (bytes codec, options bit 6).
 
 A byte model knows language in general; it does not know the file in hand. The mixer adds
 what the file itself has shown so far, the way PAQ-style coders do, and learns online how
-much to trust each source. Everything is int64 arithmetic on tensors, so encoder and decoder
-(on any device, in any batch layout) compute the same tables.
+much to trust each source. Everything is int64 arithmetic on tensors (and float64 products
+with integer terms, proven exact), so encoder and decoder, on any device, compute the same
+tables. Measured on unseen parts of text-train (4 x 150 KB): 2.015 -> 1.679 bits/byte.
 
 Sources, for each stream j predicting its next byte (N active streams, 256 symbols):
   * the model's logits ``z0`` (N, 256) in LOGIT_ONE units per nat;
-  * order-k counts, k in ORDERS: a table row per context (the stream's last k bytes; order 1
-    and 2 exact, higher orders hashed into ``rows`` rows), 256 counts per row, shared by all
+  * order-k counts, k in ORDERS: a table row per context (the stream's last k bytes; order 2
+    exact, higher orders hashed into ``rows`` rows), 256 counts per row, shared by all
     streams; feature ``LN[c]`` = round(LOGIT_ONE * ln(c + 1/2)) per symbol (a KT estimate's
     log-probability up to a per-row constant, which softmax ignores);
   * a match model: the byte that followed the last occurrence of the stream's last MATCH_MIN
@@ -16,7 +17,7 @@ Sources, for each stream j predicting its next byte (N active streams, 256 symbo
 
 Mixed logits: ``z = sum_i (w_i[b_i] * x_i) >> W_FRAC`` (geometric mixing), where each source's
 weight is chosen by a confidence bucket ``b_i`` (row total and whether the row is deterministic;
-match length; for the model, the highest order with counts). Weights are Q16 int64, updated by
+match length; for the model, how many orders have counts). Weights are Q16 int64, updated by
 an integer gradient step after every byte:
   g_i = sum_s (f_s - 2^16 [s = y]) * x_i[s]        (exact int64: the NLL gradient in Q units)
   w_i[b] -= (sum over streams in bucket b of g_i) >> max(LR_MIN_SHIFT, LR_SHIFT + log2 N)
@@ -25,7 +26,6 @@ are halved), so the same updates happen in the same order in encoder and decoder
 """
 from __future__ import annotations
 
-import math
 from decimal import Decimal, getcontext
 from functools import lru_cache
 
