@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from arcodec import container
+from arcodec import container, info
 from arcodec.cli import main
 
 from .conftest import save_1bit_png
@@ -262,3 +262,19 @@ def test_users_can_train_a_byte_model_and_code_with_it(tmp_path, data_dir):
     assert r.exit_code != 0 and "mine" in r.output        # the file names its model
     assert _run("decompress", "--model", str(out), f"{src}.arc").exit_code == 0
     assert src.read_bytes() == original
+
+
+def test_no_mix_writes_a_model_alone_file_that_round_trips(tmp_path):
+    src = tmp_path / "notes.txt"
+    src.write_bytes(b"arcodec codes text with a byte model; --no-mix skips context mixing.\n" * 3)
+    mixed = tmp_path / "mixed.arc"
+    plain = tmp_path / "plain.arc"
+    assert _run("compress", str(src), "-o", str(mixed)).exit_code == 0
+    assert _run("compress", "--no-mix", str(src), "-o", str(plain)).exit_code == 0
+    assert info(mixed.read_bytes())["shape"][2:] == [64]
+    assert info(plain.read_bytes())["shape"][2:] == []
+    src.rename(tmp_path / "orig.txt")
+    for arc in (mixed, plain):
+        r = _run("decompress", "-f", str(arc), "-o", str(src))
+        assert r.exit_code == 0, r.output
+        assert src.read_bytes() == (tmp_path / "orig.txt").read_bytes()
