@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   - compress + decompress the bundled example images and check the pixels
+#   make demo   - compress + decompress the bundled example images and text, check the result
 #   make test   - run the test suite (needs ARCODEC_DATA, the data directory)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -25,6 +25,12 @@ demo: $(VENV)/.installed
 	a, b = (np.asarray(Image.open(sys.argv[i])) for i in (1, 2)); \
 	print('pixels identical:', bool(np.array_equal(a, b))); sys.exit(0 if np.array_equal(a, b) else 1)" \
 	$$d/original-$$f $$d/$$f || exit 1; done && \
+	ls -l $$d && rm -r $$d
+	@d=$$(mktemp -d) && cp examples/hello.txt $$d/ && \
+	$(VENV)/bin/arcodec compress -v $$d/hello.txt && \
+	mv $$d/hello.txt $$d/original-hello.txt && \
+	$(VENV)/bin/arcodec decompress -v $$d/hello.txt.arc && \
+	cmp $$d/original-hello.txt $$d/hello.txt && echo "bytes identical: True" && \
 	ls -l $$d && rm -r $$d
 
 test: $(VENV)/.installed

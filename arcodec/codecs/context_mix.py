@@ -187,6 +187,3 @@ class ContextMixer:
         # several streams may record the same hash in one step: the highest position wins
         self.mtab.scatter_reduce_(0, mh[full], (pos + 1)[full], reduce="amax", include_self=False)
 
-
-def _bucket_sum(g: torch.Tensor, b: torch.Tensor, nb: int) -> torch.Tensor:
-    return torch.zeros(nb, dtype=torch.int64, device=g.device).index_add_(0, b, g)
