@@ -107,10 +107,10 @@ def _file_options(model_help: str):
 @main.command()
 @_file_options("registry name or .safetensors path (default: chosen from input)")
 @click.option("--adapt", is_flag=True,
-              help="byte models keep learning from the data while coding (slower, smaller on long files)")
+              help="byte models keep learning from the data while coding (slower; usually smaller on long files)")
 @click.option("--no-mix", "no_mix", is_flag=True,
               help="byte models: no context mixing with the file's own statistics "
-                   "(about twice as fast, larger files)")
+                   "(faster, larger files)")
 @click.option("-v", "--verbose", is_flag=True, help="print bits/dim, NLL and overhead")
 def compress(files, output, force, model, device, adapt, no_mix, verbose) -> None:
     """Compress FILES to FILE.arc (inputs are kept; '-' reads stdin)."""

@@ -87,6 +87,7 @@ def _digits8(name: str, digits: np.ndarray, session, files: int, decode: int) ->
     from arcodec import zoo
     from arcodec.train.pixelcnn_export import int_nll_bits_per_dim
     d = _dataset(name, [baselines.tile(digits, 100)])
+    d["items"] = len(digits)          # digits, not the one tiled image of the baselines
     im = session.model(zoo.resolve("pixelcnn-mnist"))[1]
     nll_all = int_nll_bits_per_dim(im, torch.from_numpy(digits[:, None].copy()), 100)
     payload = nll = fbits = 0
