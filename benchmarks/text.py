@@ -1,7 +1,10 @@
 """Suite: charrnn-text on the Canterbury corpus and the large corpus against classical codecs,
-plus throughput on 1 MB of English text and the cost of coding in parallel streams."""
+plus throughput on 1 MB of English text and the cost of coding in parallel streams.
+``$ARCODEC_BENCH_TEXT``: a folder whose files (every regular file in it, by name) join the
+table, with the same baselines."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -75,6 +78,7 @@ def run(data_dir, quick: bool, session) -> dict:
     missing_files = [f for f in files if not (root / f).exists()]
     if missing_files:
         raise FileNotFoundError(f"text data missing: {', '.join(missing_files)} under {root}")
+    files = files + folder_files(os.environ.get("ARCODEC_BENCH_TEXT"))
     info = session.resolve("charrnn-text")
     meta = zoo.load_meta(info)
     rows = [_one(root / f, session) for f in files]
@@ -107,6 +111,16 @@ def run(data_dir, quick: bool, session) -> dict:
             "round_trip_exact": all(r["round_trip_exact"] for r in rows + adapt_rows)
             and speed["exact"] and speed_plain["exact"],
             "overhead_within_bound": all(r["within_bound"] for r in rows + adapt_rows)}
+
+
+def folder_files(folder: str | None) -> list[str]:
+    """Absolute paths of the regular files in ``folder`` (sorted by name); [] for None."""
+    if not folder:
+        return []
+    path = Path(folder)
+    if not path.is_dir():
+        raise FileNotFoundError(f"ARCODEC_BENCH_TEXT={folder} is not a folder")
+    return [str(p.resolve()) for p in sorted(path.iterdir()) if p.is_file()]
 
 
 def _one_bytes(data: bytes, session, mix: bool = True) -> dict:

@@ -1,0 +1,30 @@
+"""The benchmark suite's own pieces (the whole suite runs in CI as `python -m benchmarks --quick`)."""
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import text
+
+
+def test_a_text_folder_adds_its_regular_files_by_name(tmp_path):
+    (tmp_path / "b.log").write_bytes(b"second")
+    (tmp_path / "a.txt").write_bytes(b"first")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.txt").write_bytes(b"not listed")
+    assert [p.rsplit("/", 1)[1] for p in text.folder_files(str(tmp_path))] == ["a.txt", "b.log"]
+    assert text.folder_files(None) == [] and text.folder_files("") == []
+
+
+def test_a_missing_text_folder_is_named_in_the_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        text.folder_files(str(tmp_path / "nope"))
+
+
+def test_a_folder_file_row_round_trips_within_its_nll_bound(tmp_path, data_dir, session):
+    src = (data_dir / "text" / "cantrbry" / "grammar.lsp").read_bytes()[:1500]
+    (tmp_path / "user.lsp").write_bytes(src)
+    [path] = text.folder_files(str(tmp_path))
+    row = text._one(text.Path(path), session)
+    assert row["file"] == "user.lsp" and row["bytes"] == 1500
+    assert row["round_trip_exact"] and row["within_bound"]
+    assert row["arc_bytes"] < 1500
