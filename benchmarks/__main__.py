@@ -36,6 +36,12 @@ def machine(session: arcodec.Session) -> dict:
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (the suites run one after another)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("--quick", action="store_true", help="small subsets (CI, a few minutes)")
@@ -63,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
             md += [f"## {name}", "", f"missing data: {e}", ""]
             results.append(r)
             continue
+        r["peak_rss_mb"] = peak_rss_mb()
         results.append(r)
         ok &= bool(r["round_trip_exact"] and r["overhead_within_bound"])
-        md += [f"## {name}", "", mod.markdown(r), ""]
+        md += [f"## {name}", "", mod.markdown(r), "",
+               f"Peak memory of the benchmark process so far: {r['peak_rss_mb']:.0f} MB "
+               f"(device {session.device}).", ""]
     doc = {"machine": machine(session), "quick": a.quick, "results": results}
     (out / "results.json").write_text(json.dumps(doc, indent=1, default=float))
     try:
