@@ -138,7 +138,8 @@ def compress_image(pixels: np.ndarray, model: str | None = None,
 
 DEFAULT_BYTES_MODEL = "charrnn-text"
 MIX_OPTION = 64           # bytes codec options dim: bit 6 = context mixing, bits 0-5 = adapt shift
-ADAPT_SHIFT = 10          # learning-rate shift of --adapt, stored in each file (tuned: 9 best, 7 diverges)
+REACH_OPTION = 128        # ... bit 7 = --adapt with the reachable-target rule (unset: first rule)
+ADAPT_SHIFT = 10          # learning-rate shift of --adapt, stored in each file (see docs/determinism.md)
 
 
 def _png_plan(p: pngio.PngImage, model: str | None, s: Session):
@@ -229,9 +230,10 @@ def _parse_bytes_extra(extra: bytes) -> tuple[str | None, int | None]:
     return extra[r.pos:].decode("utf-8", "surrogateescape") or None, mode
 
 
-def _adaptive(s: Session, lm, shift: int):
+def _adaptive(s: Session, lm, shift: int, reachable: bool = True):
     """A fresh adaptive model (it changes while coding, so it is never shared)."""
-    return build_int_model(lm.arch, lm.config, lm.tensors, s.device, s.dtype, adapt_shift=shift)
+    return build_int_model(lm.arch, lm.config, lm.tensors, s.device, s.dtype, adapt_shift=shift,
+                           adapt_reachable=reachable)
 
 
 def compress_data(data: bytes, model: str | None = None, session: Session | None = None, *,
@@ -257,7 +259,7 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     n_streams = bytes_stream.streams_for(len(data))
     payload, nll = bytes_stream.encode(im, data, n_streams, progress, mix=mix)
     mix = mix and bool(data)
-    opts = (ADAPT_SHIFT if adapt else 0) | (MIX_OPTION if mix else 0)
+    opts = (ADAPT_SHIFT | REACH_OPTION if adapt else 0) | (MIX_OPTION if mix else 0)
     dims = [len(data), n_streams] + ([opts] if opts else [])
     hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
                            weights_hash=info.hash4, codec=BYTES, dims=dims,
@@ -424,14 +426,15 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
         return Result(out, info.name, bits.size, len(payload), hlen, 0.0, len(out))
     n, n_streams = hdr.dims[:2] if len(hdr.dims) >= 2 else (-1, -1)
     opts = hdr.dims[2] if len(hdr.dims) == 3 else 0
-    shift, mixed = opts % MIX_OPTION, bool(opts & MIX_OPTION)
+    shift, mixed, reach = opts % MIX_OPTION, bool(opts & MIX_OPTION), bool(opts & REACH_OPTION)
     if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40 \
-            or opts >= 2 * MIX_OPTION or (len(hdr.dims) == 3 and not opts):
+            or opts >= 2 * REACH_OPTION or (len(hdr.dims) == 3 and not opts):
         raise FormatError(f"corrupt .arc file (bad stream layout {hdr.dims})")
-    if bool(hdr.flags & 1) != (shift != 0) or (shift and not 8 <= shift <= 40):
-        raise FormatError(f"corrupt .arc file (adaptation flag {hdr.flags & 1}, shift {shift})")
+    if bool(hdr.flags & 1) != (shift != 0) or (shift and not 8 <= shift <= 40) \
+            or (reach and not shift):
+        raise FormatError(f"corrupt .arc file (adaptation flag {hdr.flags & 1}, options {opts})")
     if shift:
-        im = _adaptive(s, s.model(info)[0], shift)
+        im = _adaptive(s, s.model(info)[0], shift, reach)
     out = bytes_stream.decode(im, payload, n, n_streams, progress, mix=mixed)
     if container.crc32(out) != hdr.crc32:
         raise FormatError("checksum mismatch: the .arc file is corrupt")

@@ -167,6 +167,28 @@ def test_adaptive_files_round_trip_and_do_not_depend_on_arithmetic(tiny):
     assert arcodec.decompress_bytes(a64.data, model=str(path)).data == data
 
 
+def test_adaptation_stops_pushing_once_the_table_is_as_sure_as_it_can_be(tiny):
+    """The most extreme table ``logits_to_freqs`` gives has the coded byte at 2^16 - 255 and
+    every other byte at 1. Today's rule leaves the weights alone there; the first rule
+    (kept for old files) went on pushing, which made long inputs drift."""
+    import json
+    from arcodec.models import build_int_model
+    from arcodec.weights import load_weights
+    meta, tensors = load_weights(tiny[1])
+    arch, cfg = meta["arch"], json.loads(meta["config"])
+    byte = torch.tensor([101, 32])
+    freqs = torch.ones(2, 256, dtype=torch.int64)
+    freqs[torch.arange(2), byte] = 2**16 - 255
+    moved = []
+    for reachable in (True, False):
+        im = build_int_model(arch, cfg, tensors, "cpu", adapt_shift=8, adapt_reachable=reachable)
+        state = im.step(im.init_state(2), torch.tensor([84, 104]))
+        w, b = im.w_master.clone(), im.b_master.clone()
+        im.learn(state, freqs, byte)
+        moved.append(not (torch.equal(w, im.w_master) and torch.equal(b, im.b_master)))
+    assert moved == [False, True]
+
+
 def test_adaptation_makes_the_shipped_model_better_on_a_long_text(data_dir):
     data = (data_dir / "text/large/bible.txt").read_bytes()[:32768]
     s = arcodec.Session("cpu")

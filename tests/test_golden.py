@@ -50,3 +50,28 @@ def test_byte_files_written_before_context_mixing_still_decode(session):
     again = arcodec.compress_bytes(src.read_bytes(), session=session, name=src.name,
                                    mode=0o644, mix=False)
     assert again.data == arc
+
+
+def test_adaptive_golden_file_is_reproduced_byte_for_byte(session):
+    """``adapt/hello.txt.arc``: ``--adapt`` with today's (reachable-target) update rule."""
+    arc = (GOLDEN / "adapt" / "hello.txt.arc").read_bytes()
+    src = EXAMPLES / "hello.txt"
+    assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
+    again = arcodec.compress_bytes(src.read_bytes(), session=session, name=src.name,
+                                   mode=0o644, adapt=True)
+    assert again.data == arc
+
+
+def test_adaptive_files_of_the_first_update_rule_still_decode(session):
+    """``legacy/hello.txt.adapt1.arc`` was written by ``--adapt`` before the reachable-target
+    rule (options bit 7 unset). It must decode; and the bit must matter: the same file marked
+    with today's rule decodes to other bytes, which the checksum catches."""
+    from arcodec import container
+    arc = (GOLDEN / "legacy" / "hello.txt.adapt1.arc").read_bytes()
+    src = EXAMPLES / "hello.txt"
+    assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
+    hdr, payload, _ = container.unpack(arc)
+    assert hdr.dims[2] & 128 == 0
+    hdr.dims = [*hdr.dims[:2], hdr.dims[2] | 128]
+    with pytest.raises(arcodec.FormatError):
+        arcodec.decompress_bytes(container.pack(hdr, payload), session=session)

@@ -8,11 +8,12 @@ from ..errors import ModelError
 
 def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
                     device: torch.device | str, dtype: torch.dtype | None = None,
-                    adapt_shift: int | None = None):
+                    adapt_shift: int | None = None, adapt_reachable: bool = True):
     """Integer-exact model for coding from a weight file's arch, config and tensors.
     ``dtype``: the float type of the exact products; None takes the model's fastest (MADE:
     float64, one pass; char-RNN and PixelCNN: float32, one pass). Results are identical for any choice.
-    ``adapt_shift``: build the adaptive char-RNN (learns while coding; one object per file)."""
+    ``adapt_shift``: build the adaptive char-RNN (learns while coding; one object per file);
+    ``adapt_reachable``: its update rule (False: the first one, for old files)."""
     if arch == "made":
         from .made import IntMADE, MADEConfig
         return IntMADE(MADEConfig(**config), tensors, device=device,
@@ -21,7 +22,8 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
         from .charrnn import AdaptiveIntCharRNN, CharRNNConfig, IntCharRNN
         if adapt_shift is not None:
             return AdaptiveIntCharRNN(CharRNNConfig(**config), tensors, device=device,
-                                      dtype=dtype or torch.float32, shift=adapt_shift)
+                                      dtype=dtype or torch.float32, shift=adapt_shift,
+                                      reachable=adapt_reachable)
         return IntCharRNN(CharRNNConfig(**config), tensors, device=device,
                           dtype=dtype or torch.float32)
     if arch == "pixelcnn":

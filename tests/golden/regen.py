@@ -2,7 +2,9 @@
 
     python tests/golden/regen.py
 
-Writes, for each file ``examples/NAME``, ``tests/golden/NAME.arc`` (stored name NAME, mode 644).
+Writes, for each file ``examples/NAME``, ``tests/golden/NAME.arc`` (stored name NAME, mode 644),
+and ``tests/golden/adapt/hello.txt.arc`` (the same with ``--adapt``). ``legacy/`` holds files of
+earlier format variants; they are never regenerated.
 """
 from pathlib import Path
 
@@ -16,3 +18,7 @@ if __name__ == "__main__":
         arc = arcodec.compress_bytes(src.read_bytes(), name=src.name, mode=0o644).data
         (HERE / f"{src.name}.arc").write_bytes(arc)
         print(src.name, len(arc), "bytes")
+    src = EXAMPLES / "hello.txt"
+    arc = arcodec.compress_bytes(src.read_bytes(), name=src.name, mode=0o644, adapt=True).data
+    (HERE / "adapt" / "hello.txt.arc").write_bytes(arc)
+    print("adapt/hello.txt", len(arc), "bytes")
