@@ -41,24 +41,21 @@ def test_golden_file_is_reproduced_byte_for_byte(arc, session):
     assert got.data == arc.read_bytes()
 
 
-def test_byte_files_written_before_context_mixing_still_decode(session):
-    """``legacy/hello.txt.nomix.arc``: the bytes codec without the options field (format of
-    the first releases); it must decode and equal what ``mix=False`` writes today."""
-    arc = (GOLDEN / "legacy" / "hello.txt.nomix.arc").read_bytes()
+VARIANTS = [  # (golden file, compress options that write it today)
+    # the bytes codec without the options field (format of the first releases)
+    ("legacy/hello.txt.nomix.arc", {"mix": False}),
+    # --adapt with today's (reachable-target) update rule
+    ("adapt/hello.txt.arc", {"adapt": True}),
+]
+
+
+@pytest.mark.parametrize("golden, options", VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_variant_golden_file_decodes_and_is_reproduced_byte_for_byte(golden, options, session):
+    arc = (GOLDEN / golden).read_bytes()
     src = EXAMPLES / "hello.txt"
     assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
     again = arcodec.compress_bytes(src.read_bytes(), session=session, name=src.name,
-                                   mode=0o644, mix=False)
-    assert again.data == arc
-
-
-def test_adaptive_golden_file_is_reproduced_byte_for_byte(session):
-    """``adapt/hello.txt.arc``: ``--adapt`` with today's (reachable-target) update rule."""
-    arc = (GOLDEN / "adapt" / "hello.txt.arc").read_bytes()
-    src = EXAMPLES / "hello.txt"
-    assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
-    again = arcodec.compress_bytes(src.read_bytes(), session=session, name=src.name,
-                                   mode=0o644, adapt=True)
+                                   mode=0o644, **options)
     assert again.data == arc
 
 
@@ -67,11 +64,12 @@ def test_adaptive_files_of_the_first_update_rule_still_decode(session):
     rule (options bit 7 unset). It must decode; and the bit must matter: the same file marked
     with today's rule decodes to other bytes, which the checksum catches."""
     from arcodec import container
+    from arcodec.api import REACH_OPTION
     arc = (GOLDEN / "legacy" / "hello.txt.adapt1.arc").read_bytes()
     src = EXAMPLES / "hello.txt"
     assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
     hdr, payload, _ = container.unpack(arc)
-    assert hdr.dims[2] & 128 == 0
-    hdr.dims = [*hdr.dims[:2], hdr.dims[2] | 128]
+    assert hdr.dims[2] & REACH_OPTION == 0
+    hdr.dims = [*hdr.dims[:2], hdr.dims[2] | REACH_OPTION]
     with pytest.raises(arcodec.FormatError):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
