@@ -23,6 +23,7 @@ from . import png as pngio
 from .codecs import (BINARY_IMAGE, BYTES, PNG_IMAGE, STORED, XZ_BYTES, bytes_stream, png_image,
                      xz_bytes)
 from .codecs import binary_image as bimg
+from .codecs import context_mix
 from .errors import ArcodecError, FormatError, InputError, ModelError
 from .models import build_int_model
 
@@ -139,6 +140,7 @@ def compress_image(pixels: np.ndarray, model: str | None = None,
 DEFAULT_BYTES_MODEL = "charrnn-text"
 MIX_OPTION = 64           # bytes codec options dim: bit 6 = context mixing, bits 0-5 = adapt shift
 REACH_OPTION = 128        # ... bit 7 = --adapt with the reachable-target rule (unset: first rule)
+MIX2_OPTION = 256         # ... bit 8 (with bit 6) = mixer 2 (unset: mixer 1, context_mix.MIXERS)
 ADAPT_SHIFT = 10          # learning-rate shift of --adapt, stored in each file (see docs/determinism.md)
 
 
@@ -257,9 +259,10 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     if adapt:
         im = _adaptive(s, lm, ADAPT_SHIFT)
     n_streams = bytes_stream.streams_for(len(data))
-    payload, nll = bytes_stream.encode(im, data, n_streams, progress, mix=mix)
+    payload, nll = bytes_stream.encode(im, data, n_streams, progress,
+                                       mix=context_mix.LATEST if mix else 0)
     mix = mix and bool(data)
-    opts = (ADAPT_SHIFT | REACH_OPTION if adapt else 0) | (MIX_OPTION if mix else 0)
+    opts = (ADAPT_SHIFT | REACH_OPTION if adapt else 0) | (MIX_OPTION | MIX2_OPTION if mix else 0)
     dims = [len(data), n_streams] + ([opts] if opts else [])
     hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
                            weights_hash=info.hash4, codec=BYTES, dims=dims,
@@ -427,15 +430,17 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
     n, n_streams = hdr.dims[:2] if len(hdr.dims) >= 2 else (-1, -1)
     opts = hdr.dims[2] if len(hdr.dims) == 3 else 0
     shift, mixed, reach = opts % MIX_OPTION, bool(opts & MIX_OPTION), bool(opts & REACH_OPTION)
+    mixer = (2 if opts & MIX2_OPTION else 1) if mixed else 0
     if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40 \
-            or opts >= 2 * REACH_OPTION or (len(hdr.dims) == 3 and not opts):
+            or opts >= 2 * MIX2_OPTION or (len(hdr.dims) == 3 and not opts) \
+            or (opts & MIX2_OPTION and not mixed):
         raise FormatError(f"corrupt .arc file (bad stream layout {hdr.dims})")
     if bool(hdr.flags & 1) != (shift != 0) or (shift and not 8 <= shift <= 40) \
             or (reach and not shift):
         raise FormatError(f"corrupt .arc file (adaptation flag {hdr.flags & 1}, options {opts})")
     if shift:
         im = _adaptive(s, s.model(info)[0], shift, reach)
-    out = bytes_stream.decode(im, payload, n, n_streams, progress, mix=mixed)
+    out = bytes_stream.decode(im, payload, n, n_streams, progress, mix=mixer)
     if container.crc32(out) != hdr.crc32:
         raise FormatError("checksum mismatch: the .arc file is corrupt")
     r = Result(out, info.name, n, len(payload), hlen, 0.0, n)

@@ -5,7 +5,7 @@ import torch
 
 import arcodec
 from arcodec.codecs import bytes_stream
-from arcodec.codecs.context_mix import W_FRAC, ContextMixer
+from arcodec.codecs.context_mix import LATEST, MIXERS, W_FRAC, ContextMixer
 from arcodec.exact.tables import LOGIT_MAX, LOGIT_ONE, logits_to_freqs
 
 
@@ -15,10 +15,11 @@ def text_model():
     return s, s.model(s.resolve("charrnn-text"))[1]
 
 
-def _mixed_trace(im, data: bytes, n_streams: int, check=None) -> list[np.ndarray]:
-    """Frequency tables of every step, as the codec computes them with mixing."""
+def _mixed_trace(im, data: bytes, n_streams: int, check=None,
+                 version: int = LATEST) -> list[np.ndarray]:
+    """Frequency tables of every step, as the codec computes them with mixer ``version``."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    tables = bytes_stream._Tables(im, len(buf), n_streams, mix=True)
+    tables = bytes_stream._Tables(im, len(buf), n_streams, mix=version)
     state = im.init_state(n_streams)
     out = []
     for k, a, pos in bytes_stream._steps(len(buf), n_streams):
@@ -30,7 +31,8 @@ def _mixed_trace(im, data: bytes, n_streams: int, check=None) -> list[np.ndarray
     return out
 
 
-def test_mixed_tables_equal_a_pure_int64_recomputation(text_model, data_dir):
+@pytest.mark.parametrize("version", sorted(MIXERS))
+def test_mixed_tables_equal_a_pure_int64_recomputation(text_model, data_dir, version):
     """The float64 products of the mixer are exact: an int64 recomputation gives the same."""
     _, im = text_model
     data = (data_dir / "text/cantrbry/alice29.txt").read_bytes()[:6000]
@@ -45,21 +47,22 @@ def test_mixed_tables_equal_a_pure_int64_recomputation(text_model, data_dir):
         z = (z - z.max(1, keepdim=True).values + LOGIT_MAX).clamp(min=-LOGIT_MAX)
         assert torch.equal(logits_to_freqs(z, bits), f)
 
-    _mixed_trace(im, data, 3, check)
+    _mixed_trace(im, data, 3, check, version)
 
 
-def test_no_mixed_table_depends_on_a_byte_coded_at_the_same_or_a_later_step(text_model):
+@pytest.mark.parametrize("version", sorted(MIXERS))
+def test_no_mixed_table_depends_on_a_byte_coded_at_the_same_or_a_later_step(text_model, version):
     """Streams share the mixer's statistics, so causality is by step: flipping the byte that
     stream j codes at step t leaves every table of steps <= t unchanged (all streams)."""
     _, im = text_model
     data = (b"the cat sat on the mat; the cat sat on the hat. " * 12)[:480]
     n = 4
-    base = _mixed_trace(im, data, n)
+    base = _mixed_trace(im, data, n, version=version)
     starts, _, _ = bytes_stream.layout(len(data), n)
     for j, t in ((0, 0), (2, 40), (3, 119)):
         changed = bytearray(data)
         changed[starts[j] + t] ^= 0x41
-        other = _mixed_trace(im, bytes(changed), n)
+        other = _mixed_trace(im, bytes(changed), n, version=version)
         for step in range(t + 1):
             assert np.array_equal(base[step], other[step])
         if t + 1 < len(base):
@@ -71,10 +74,20 @@ def test_mixing_makes_real_text_smaller_and_round_trips(text_model, data_dir):
     data = (data_dir / "text/cantrbry/alice29.txt").read_bytes()[:20000]
     plain = arcodec.compress_bytes(data, session=s, mix=False)
     mixed = arcodec.compress_bytes(data, session=s)
-    assert mixed.model == "charrnn-text" and arcodec.info(mixed.data)["shape"][2] == 64
+    assert mixed.model == "charrnn-text" and arcodec.info(mixed.data)["shape"][2] == 64 | 256
     assert len(mixed.data) < 0.97 * len(plain.data)
     assert arcodec.decompress_bytes(mixed.data, session=s).data == data
     assert arcodec.decompress_bytes(plain.data, session=s).data == data
+
+
+def test_the_second_mixer_codes_unseen_text_smaller_than_the_first(text_model, data_dir):
+    """Mixer 2 (word contexts, longer matches, sharper counts) must earn its format bit."""
+    _, im = text_model
+    data = (data_dir / "text/cantrbry/lcet10.txt").read_bytes()[:30000]
+    n = bytes_stream.streams_for(len(data))
+    _, nll1 = bytes_stream.encode(im, data, n, mix=1)
+    _, nll2 = bytes_stream.encode(im, data, n, mix=2)
+    assert nll2 < 0.99 * nll1
 
 
 def test_repeats_of_unseen_bytes_are_found_by_the_match_model(text_model):

@@ -59,6 +59,22 @@ def test_variant_golden_file_decodes_and_is_reproduced_byte_for_byte(golden, opt
     assert again.data == arc
 
 
+def test_files_of_the_first_context_mixer_still_decode(session):
+    """``legacy/hello.txt.mix1.arc`` was written with mixer 1 (options bit 6 without bit 8).
+    It must decode; and the bit must matter: the same file marked as mixer 2 decodes to other
+    bytes, which the checksum catches."""
+    from arcodec import container
+    from arcodec.api import MIX2_OPTION, MIX_OPTION
+    arc = (GOLDEN / "legacy" / "hello.txt.mix1.arc").read_bytes()
+    src = EXAMPLES / "hello.txt"
+    assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
+    hdr, payload, _ = container.unpack(arc)
+    assert hdr.dims[2] == MIX_OPTION
+    hdr.dims = [*hdr.dims[:2], MIX_OPTION | MIX2_OPTION]
+    with pytest.raises(arcodec.FormatError):
+        arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
+
+
 def test_adaptive_files_of_the_first_update_rule_still_decode(session):
     """``legacy/hello.txt.adapt1.arc`` was written by ``--adapt`` before the reachable-target
     rule (options bit 7 unset). It must decode; and the bit must matter: the same file marked

@@ -45,9 +45,9 @@ class _Tables:
     """The one source of the coder's tables for encoder and decoder: the model's own, or the
     model's logits mixed with the file's statistics (``ContextMixer``)."""
 
-    def __init__(self, model, n: int, n_streams: int, mix: bool):
+    def __init__(self, model, n: int, n_streams: int, mix: int):
         self.model = model
-        self.mixer = ContextMixer(n, n_streams, model.device) if mix else None
+        self.mixer = ContextMixer(n, n_streams, model.device, mix) if mix else None
 
     def freqs(self, state, pos: np.ndarray) -> np.ndarray:
         """(a,) positions -> (a, 256) int64 frequency table of each active stream."""
@@ -65,8 +65,9 @@ class _Tables:
 @torch.no_grad()
 def encode(model, data: bytes, n_streams: int,
            progress: Callable[[int], None] | None = None,
-           mix: bool = False) -> tuple[bytes, float]:
-    """bytes -> (payload, NLL of the coded tables in bits). ``mix``: context mixing."""
+           mix: int = 0) -> tuple[bytes, float]:
+    """bytes -> (payload, NLL of the coded tables in bits). ``mix``: the version of the context
+    mixer (``context_mix.MIXERS``), 0 for the model alone."""
     buf = np.frombuffer(data, dtype=np.uint8)
     enc = coding.Encoder()
     nll = 0.0
@@ -88,8 +89,8 @@ def encode(model, data: bytes, n_streams: int,
 
 @torch.no_grad()
 def decode(model, payload: bytes, n: int, n_streams: int,
-           progress: Callable[[int], None] | None = None, mix: bool = False) -> bytes:
-    """payload -> the n original bytes."""
+           progress: Callable[[int], None] | None = None, mix: int = 0) -> bytes:
+    """payload -> the n original bytes (``mix`` as for ``encode``)."""
     out = np.zeros(n, dtype=np.uint8)
     if n_streams == 0:
         return out.tobytes()
