@@ -57,7 +57,8 @@ def corpus(root: str | None, files: list[str] | None = None) -> tuple[np.ndarray
 def save_float(model: CharRNN, info: dict, path: Path) -> None:
     meta = {"config": json.dumps(asdict(model.cfg)), "info": json.dumps(info)}
     tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp),
+              metadata=meta)
     tmp.replace(path)
 
 
@@ -74,7 +75,7 @@ def val_bits_per_byte(model: CharRNN, val: np.ndarray, mode: str = "fast",
                       streams: int = 16, limit: int = 200_000) -> float:
     """Float model's bits per byte on (up to ``limit`` bytes of) validation text."""
     model.eval()
-    v = torch.from_numpy(val[:limit].astype(np.int64))
+    v = torch.from_numpy(val[:limit].astype(np.int64)).to(next(model.parameters()).device)
     streams = max(1, min(streams, len(v) // 256))
     if len(v) < 2 * streams:
         return float("nan")
@@ -98,9 +99,11 @@ def train(a) -> None:
     else:
         model, step0 = CharRNN(CharRNNConfig(hidden=a.hidden, embed=a.embed)), 0
     mode = "qat" if a.qat else "fast"
+    dev = torch.device(a.device)
+    model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     n = len(tr) // a.batch
-    streams = torch.from_numpy(tr[:n * a.batch].astype(np.int64)).view(a.batch, n)
+    streams = torch.from_numpy(tr[:n * a.batch].astype(np.int64)).view(a.batch, n).to(dev)
     total_s = a.minutes * 60
     t_start = time.time()
     pos = (step0 * a.bptt) % (n - a.bptt - 1)
@@ -209,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--eval-bytes", type=int, default=50_000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="torch device for training: cpu, cuda")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--qat", action="store_true", help="train with the quantisation-aware cell")
     ap.add_argument("--register", action="store_true")

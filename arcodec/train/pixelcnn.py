@@ -44,10 +44,12 @@ RECIPES = {
 
 
 def load_photos(root: str | None, split: str) -> list[np.ndarray]:
-    """photos-train images as (3, H, W) uint8 arrays; split 'train' or 'val' (last 8 files)."""
+    """photos-train images as (3, H, W) uint8 arrays; split 'train' or 'val' (last 8 files).
+    The folder may hold the PNGs or pixel-identical lossless WebP copies of them (smaller to move
+    to a GPU machine); the sorted order, and so the split, is the same for both."""
     from PIL import Image
     d = data_dir(root) / "photos-train"
-    files = sorted(d.glob("*.png"))
+    files = sorted([*d.glob("*.png"), *d.glob("*.webp")])   # lossless WebP copies too
     if not files:
         raise FileNotFoundError(f"no PNG files in {d} (see the data dir's PROVENANCE.md)")
     files = files[:-N_VAL_PHOTO_FILES] if split == "train" else files[-N_VAL_PHOTO_FILES:]
@@ -57,21 +59,22 @@ def load_photos(root: str | None, split: str) -> list[np.ndarray]:
 class Sampler:
     """Training batches and a fixed validation set for a recipe: (N, C, H, W) uint8 tensors."""
 
-    def __init__(self, recipe: str, root: str | None, seed: int):
+    def __init__(self, recipe: str, root: str | None, seed: int, crop: int | None = None):
         self.rng = np.random.default_rng(seed)
         self.recipe = recipe
         if recipe == "mnist":
             x = torch.from_numpy(mnist("train", root)[:, None].copy())
             self.train, self.val = x[:-N_VAL_MNIST], x[-N_VAL_MNIST:][:2000]
         else:
-            self.crop = RECIPES[recipe]["crop"]
+            self.crop = crop or RECIPES[recipe]["crop"]
             self.images = load_photos(root, "train")
-            vrng = np.random.default_rng(1234)
+            vrng, self.crop_val = np.random.default_rng(1234), RECIPES[recipe]["crop"]
             self.val = torch.from_numpy(np.stack(
-                [self._crop(im, vrng) for im in load_photos(root, "val") for _ in range(16)]))
+                [self._crop(im, vrng, self.crop_val) for im in load_photos(root, "val")
+                 for _ in range(16)]))
 
-    def _crop(self, im: np.ndarray, rng) -> np.ndarray:
-        c = self.crop
+    def _crop(self, im: np.ndarray, rng, c: int | None = None) -> np.ndarray:
+        c = c or self.crop
         y = rng.integers(0, im.shape[1] - c + 1)
         x = rng.integers(0, im.shape[2] - c + 1)
         return im[:, y:y + c, x:x + c]
@@ -87,7 +90,7 @@ class Sampler:
 
 
 def save_ckpt(model: PixelCNN, opt, step: int, info: dict, path: Path) -> None:
-    t = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
+    t = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"config": json.dumps(asdict(model.cfg)), "info": json.dumps(info),
             "step": str(step)}
     tmp = path.with_name(path.name + ".tmp")
@@ -108,9 +111,11 @@ def load_ckpt(path: Path) -> tuple[PixelCNN, int, dict]:
 
 @torch.no_grad()
 def evaluate(model: PixelCNN, x: torch.Tensor, quant: bool, batch: int = 250) -> float:
-    """Mean NLL in bits per sub-pixel of ``x`` (N, C, H, W)."""
+    """Mean NLL in bits per sub-pixel of ``x`` (N, C, H, W), on the model's device."""
     model.eval()
-    tot = sum(float(model.nll_bits(x[i:i + batch], quant).sum()) for i in range(0, len(x), batch))
+    dev = next(model.parameters()).device
+    tot = sum(float(model.nll_bits(x[i:i + batch].to(dev), quant).sum())
+              for i in range(0, len(x), batch))
     model.train()
     return tot / x.numel()
 
@@ -120,8 +125,10 @@ def train(a) -> None:
     torch.set_num_threads(a.threads)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    rec = RECIPES[a.recipe]
-    data = Sampler(a.recipe, a.data_dir, a.seed)
+    rec = dict(RECIPES[a.recipe])
+    rec.update({k: v for k, v in (("batch", a.batch), ("crop", a.crop)) if v})
+    dev = torch.device(a.device)
+    data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
     if a.resume and (out / "last.safetensors").exists():
         model, step, info = load_ckpt(out / "last.safetensors")
@@ -129,9 +136,10 @@ def train(a) -> None:
     else:
         cfg = PixelCNNConfig(**rec["cfg"])
         model, step, total = PixelCNN(cfg), 0, a.steps
+    model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr or rec["lr"])
     if step and (out / "last.opt").exists():
-        opt.load_state_dict(torch.load(out / "last.opt", weights_only=True))
+        opt.load_state_dict(torch.load(out / "last.opt", weights_only=True, map_location=dev))
     base_lr = a.lr or rec["lr"]
     log = open(out / "log.jsonl", "a")
     t0, run, seen = time.time(), 0.0, 0
@@ -151,7 +159,7 @@ def train(a) -> None:
         lr = base_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress())))
         for g in opt.param_groups:
             g["lr"] = lr
-        xb = data.batch(rec["batch"])
+        xb = data.batch(rec["batch"]).to(dev, non_blocking=True)
         loss = model.nll_bits(xb, quant).sum() / xb.numel()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -187,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ckpt", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="torch device for training: cpu, cuda")
+    ap.add_argument("--batch", type=int, default=0, help="examples per step (0: the recipe's)")
+    ap.add_argument("--crop", type=int, default=0, help="photo crop side (0: the recipe's)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--register", action="store_true")
     a = ap.parse_args(argv)
