@@ -452,8 +452,8 @@ def info(arc: bytes) -> dict:
     """Header fields of an .arc file, without decoding it."""
     hdr, payload, hlen = container.unpack(arc)
     name = "stored (no model)" if hdr.codec == STORED else "xz (no model)" \
-        if hdr.codec == XZ_BYTES else hdr.model_name or next(
-        (m.name for m in zoo.shipped() if m.code == hdr.model_code), f"model #{hdr.model_code}")
+        if hdr.codec == XZ_BYTES else hdr.model_name or zoo.shipped_name(
+        hdr.model_code, hdr.weights_hash) or f"model #{hdr.model_code}"
     dims = int(np.prod(hdr.dims)) if hdr.dims else 0
     return {"model": name, "weights": hdr.weights_hash.hex(), "format_version": hdr.version,
             "codec": hdr.codec, "shape": hdr.dims, "header_bytes": hlen,

@@ -197,10 +197,11 @@ def train(files, out, minutes, qat_minutes, hidden, work) -> None:
 
 @main.command()
 def models() -> None:
-    """List installed models with their domain and measured bits/dim."""
+    """List installed models with their domain and measured bits/dim; legacy weights (kept so
+    that older files decode) are marked."""
     for m in zoo.shipped():
-        click.echo(f"{m.name:16} {m.domain:28} {m.bits_per_dim} bits/dim (test set)  "
-                   f"sha256 {m.sha256[:12]}")
+        click.echo(f"{m.name:19} {m.domain:28} {m.bits_per_dim} bits/dim (test set)  "
+                   f"sha256 {m.sha256[:12]}" + ("  legacy: decodes older files" if m.legacy else ""))
 
 
 if __name__ == "__main__":

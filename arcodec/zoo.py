@@ -4,6 +4,11 @@ A model is found by registry name (``made-mnist``) or by a path to a ``.safetens
 arcodec's training code. Shipped files are verified against the full sha256 in ``registry.json``
 before use. An .arc file names its model by number (shipped) or name (user) plus the first 4 bytes
 of the weights' sha256.
+
+When a shipped model is retrained, its new weights take the name and number; the old weights stay
+in the registry as a *legacy* entry with the same number (``"legacy": true``, a name such as
+``pixelcnn-photo.v1``), so files written with them still decode. Compression never picks a
+legacy entry unless it is named.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ class ModelInfo:
     sha256: str               # hex digest of the weight file
     domain: str               # what the model codes, for ``arcodec models``
     bits_per_dim: str         # measured test bits/dim (integer model), from the file's metadata
+    legacy: bool = False      # older weights of a shipped model, kept so old files decode
 
     @property
     def hash4(self) -> bytes:
@@ -49,14 +55,25 @@ def _weights_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def registry() -> dict[str, dict]:
-    """name -> {"file", "sha256", "code", "domain", "bits_per_dim"} of the shipped models."""
+    """name -> {"file", "sha256", "code", "domain", "bits_per_dim"[, "legacy"]} of the shipped
+    models."""
     p = _weights_dir() / "registry.json"
     return json.loads(p.read_text()) if p.exists() else {}
 
 
 def shipped() -> list[ModelInfo]:
     return [ModelInfo(name, e["code"], _weights_dir() / e["file"], e["sha256"], e["domain"],
-                      e.get("bits_per_dim", "?")) for name, e in sorted(registry().items())]
+                      e.get("bits_per_dim", "?"), bool(e.get("legacy", False)))
+            for name, e in sorted(registry().items())]
+
+
+def shipped_name(code: int, hash4: bytes | None = None) -> str | None:
+    """Registry name for a header's model number: the entry whose weights match ``hash4`` if
+    one does (legacy entries included), else the current (non-legacy) one; None if unknown."""
+    entries = [m for m in shipped() if m.code == code]
+    match = next((m for m in entries if hash4 is not None and m.hash4 == hash4), None)
+    current = next((m for m in entries if not m.legacy), entries[0] if entries else None)
+    return (match or current).name if (match or current) else None
 
 
 def resolve(spec: str) -> ModelInfo:
@@ -83,12 +100,12 @@ def find(code: int, name: str, hash4: bytes, user_model: str | None = None,
          resolve: Callable[[str], ModelInfo] = resolve) -> ModelInfo:
     """The model an .arc header asks for; ModelError names it when it is not available.
     ``resolve``: how a name or path becomes a ModelInfo (a session's cached resolver)."""
-    want = name if code == 0 else next((m.name for m in shipped() if m.code == code),
-                                       f"model #{code}")
+    shipped_as = shipped_name(code, hash4) if code != 0 else None
+    want = name if code == 0 else (shipped_as or f"model #{code}")
     if user_model is not None:
         m = resolve(user_model)
-    elif code != 0 and any(m.code == code for m in shipped()):
-        m = resolve(want)
+    elif shipped_as is not None:
+        m = resolve(shipped_as)
     else:
         raise ModelError(f"file needs model {want} (weights {hash4.hex()}), which is not "
                          "installed; pass --model PATH")
