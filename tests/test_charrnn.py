@@ -106,6 +106,21 @@ def test_integer_model_tracks_the_float_model(tiny):
     assert abs(int_bits - float_bits) / float_bits < 0.02
 
 
+@pytest.mark.parametrize("mode", ["fast", "qat"])
+def test_training_windows_that_carry_the_state_equal_one_long_window(tiny, mode):
+    """Truncated BPTT (float training and ``--qat-carry``) sees what the coder sees: the logits
+    of a stream cut into windows, the state carried across, are those of the whole stream."""
+    m, _ = tiny
+    x = torch.tensor(list(TEXT[:200])).view(2, 100)
+    with torch.no_grad():
+        whole, _ = m.run(x, mode)
+        a, st = m.run(x[:, :37], mode)
+        b, _ = m.run(x[:, 37:], mode, st)
+        cold, _ = m.run(x[:, 37:], mode)
+    assert torch.allclose(torch.cat([a, b], 1), whole, atol=1e-4)
+    assert not torch.allclose(cold, whole[:, 37:], atol=1e-2)   # the state matters
+
+
 @pytest.mark.parametrize("data", [b"", b"x", TEXT, bytes(range(256)) * 4],
                          ids=["empty", "one-byte", "utf8-text", "binary"])
 def test_bytes_round_trip_exactly(tiny, data):

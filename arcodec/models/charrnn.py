@@ -83,12 +83,21 @@ class CharRNN(nn.Module):
         return self.emb.weight @ l.weight_ih_l0.T + l.bias_ih_l0 + l.bias_hh_l0
 
     def forward(self, x: torch.Tensor, mode: str = "fast") -> torch.Tensor:
-        if mode == "fast":
-            out, _ = self.lstm(self.emb(x))
-            return self.out(out)
-        return self._qat(x)
+        return self.run(x, mode)[0]
 
-    def _qat(self, x: torch.Tensor) -> torch.Tensor:
+    def run(self, x: torch.Tensor, mode: str = "fast",
+            state: tuple[torch.Tensor, torch.Tensor] | None = None
+            ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """(N, T) bytes and the state (h, c), each (N, H), after the bytes before them (None:
+        zeros) -> ((N, T, 256) logits, state after byte T-1). Carrying the state from window to
+        window is truncated BPTT over long streams, as the coder runs them."""
+        if mode == "fast":
+            st = None if state is None else (state[0][None].contiguous(), state[1][None].contiguous())
+            out, (h, c) = self.lstm(self.emb(x), st)
+            return self.out(out), (h[0], c[0])
+        return self._qat(x, state)
+
+    def _qat(self, x: torch.Tensor, state=None):
         """Cell that rounds to the integer model's grid (straight-through gradients)."""
         n, t = x.shape
         h_size = self.cfg.hidden
@@ -96,8 +105,11 @@ class CharRNN(nn.Module):
         w_o = fake_quant_weight(self.out.weight, self.cfg.weight_bits)
         pre_x = self.gate_table()[x]
         hq = 2 ** (self.cfg.h_bits - 1) - 1
-        h = torch.zeros(n, h_size, device=x.device)
-        c = torch.zeros(n, h_size, device=x.device)
+        if state is None:
+            h = torch.zeros(n, h_size, device=x.device)
+            c = torch.zeros(n, h_size, device=x.device)
+        else:
+            h, c = state
         outs = []
         for k in range(t):
             z = pre_x[:, k] + h @ w_h.T
@@ -110,7 +122,7 @@ class CharRNN(nn.Module):
             h = _qh(o * _q(torch.tanh(cz)), hq)
             outs.append(h)
         hs = torch.stack(outs, dim=1)
-        return nn.functional.linear(hs, w_o, self.out.bias)
+        return nn.functional.linear(hs, w_o, self.out.bias), (h, c)
 
     def nll_bits(self, x: torch.Tensor, mode: str = "fast") -> torch.Tensor:
         """(N, T) bytes -> (N,) bits to code bytes 1..T-1 given their prefixes."""

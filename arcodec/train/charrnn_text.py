@@ -121,13 +121,11 @@ def train(a) -> None:
             pos, state = 0, None
         x = streams[:, pos:pos + a.bptt + 1]
         model.train()
-        if mode == "fast":
-            emb = model.emb(x[:, :-1])
-            out_h, state = model.lstm(emb, state)
+        if mode == "fast" or a.qat_carry:     # state carried from window to window
+            logits, state = model.run(x[:, :-1], mode, state)
             state = tuple(s.detach() for s in state)
-            logits = model.out(out_h)
             nats = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), x[:, 1:].reshape(-1))
-        else:
+        else:                                 # each window from the zero state
             nats = model.nll_bits(x, "qat").mean() * math.log(2) / a.bptt
         opt.zero_grad(set_to_none=True)
         nats.backward()
@@ -136,7 +134,7 @@ def train(a) -> None:
         pos += a.bptt
         step += 1
         if step % a.eval_every == 0:
-            vb = val_bits_per_byte(model, va, mode, limit=100_000 if mode == "fast" else 30_000)
+            vb = val_bits_per_byte(model, va, mode, limit=a.eval_bytes)
             info = {"step": step, "train_bits_per_byte": nats.item() / math.log(2),
                     "val_bits_per_byte": vb, "minutes": (time.time() - t_start) / 60,
                     "mode": mode, "bytes_seen": step * a.batch * a.bptt}
@@ -147,7 +145,8 @@ def train(a) -> None:
             if vb < best:
                 best = vb
                 save_float(model, info, out / "best.safetensors")
-    info = {"step": step, "val_bits_per_byte": val_bits_per_byte(model, va), "mode": mode}
+    info = {"step": step, "val_bits_per_byte": val_bits_per_byte(model, va, mode, limit=a.eval_bytes),
+            "mode": mode}
     save_float(model, info, out / "last.safetensors")
     print("done", json.dumps(info), flush=True)
 
@@ -210,11 +209,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bptt", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--eval-every", type=int, default=200)
-    ap.add_argument("--eval-bytes", type=int, default=50_000)
+    ap.add_argument("--eval-bytes", type=int, default=50_000,
+                    help="validation bytes for every evaluation (training, QAT, export): one sample")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="torch device for training: cpu, cuda")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--qat", action="store_true", help="train with the quantisation-aware cell")
+    ap.add_argument("--qat-carry", action="store_true",
+                    help="QAT carries the state across windows like float training (the shipped "
+                         "CPU model was tuned without: each window from the zero state)")
     ap.add_argument("--register", action="store_true")
     ap.add_argument("--files", nargs="+", default=None,
                     help="train on these files/folders instead of the data dir's text-train/")
