@@ -73,7 +73,8 @@ def shipped_name(code: int, hash4: bytes | None = None) -> str | None:
     entries = [m for m in shipped() if m.code == code]
     match = next((m for m in entries if hash4 is not None and m.hash4 == hash4), None)
     current = next((m for m in entries if not m.legacy), entries[0] if entries else None)
-    return (match or current).name if (match or current) else None
+    pick = match or current
+    return pick.name if pick else None
 
 
 def resolve(spec: str) -> ModelInfo:

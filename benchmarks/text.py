@@ -97,8 +97,8 @@ def run(data_dir, quick: bool, session) -> dict:
             base[name] = {r["file"]: baselines.text_codec_bytes(name, (root / f).read_bytes())
                           for r, f in zip(rows, files)}
     english = (root / "large/bible.txt").read_bytes()[: (128 if quick else 1024) * 1024]
-    speed = _one_bytes(english, session)
-    speed_plain = _one_bytes(english, session, mix=False)
+    speed = throughput(english, session)
+    speed_plain = throughput(english, session, mix=False)
     cost = stream_cost((root / "cantrbry/alice29.txt").read_bytes()[: 20_000 if quick else None],
                        session)
     return {"suite": "text", "model": info.name, "weights_sha256": info.sha256,
@@ -123,7 +123,7 @@ def folder_files(folder: str | None) -> list[str]:
     return [str(p.resolve()) for p in sorted(path.iterdir()) if p.is_file()]
 
 
-def _one_bytes(data: bytes, session, mix: bool = True) -> dict:
+def throughput(data: bytes, session, mix: bool = True) -> dict:
     """Throughput of the model itself (named, so that no fallback is taken)."""
     r, back, t_enc, t_dec = _round_trip(data, session, model="charrnn-text", mix=mix)
     return {"bytes": len(data), "source": "first bytes of bible.txt", "model": r.model,

@@ -28,3 +28,22 @@ def test_a_folder_file_row_round_trips_within_its_nll_bound(tmp_path, data_dir, 
     assert row["file"] == "user.lsp" and row["bytes"] == 1500
     assert row["round_trip_exact"] and row["within_bound"]
     assert row["arc_bytes"] < 1500
+
+
+def test_the_text_speed_suite_times_both_modes_on_a_round_trip(tmp_path, data_dir, session):
+    from benchmarks import text_speed
+    (tmp_path / "text" / "large").mkdir(parents=True)
+    src = (data_dir / "text" / "large" / "bible.txt").read_bytes()[:3000]
+    (tmp_path / "text" / "large" / "bible.txt").write_bytes(src)
+    r = text_speed.run(tmp_path, True, session)
+    assert r["round_trip_exact"]
+    assert r["throughput"]["bytes"] == r["throughput_no_mix"]["bytes"] == 3000
+    assert r["throughput"]["bits_per_byte"] < r["throughput_no_mix"]["bits_per_byte"]
+    md = text_speed.markdown(r)
+    assert "mixed (default)" in md and "--no-mix" in md
+
+
+def test_the_text_speed_suite_names_its_missing_input(tmp_path, session):
+    from benchmarks import text_speed
+    with pytest.raises(FileNotFoundError, match="bible.txt"):
+        text_speed.run(tmp_path, True, session)

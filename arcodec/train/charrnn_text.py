@@ -148,6 +148,8 @@ def train(a) -> None:
     info = {"step": step, "val_bits_per_byte": val_bits_per_byte(model, va, mode, limit=a.eval_bytes),
             "mode": mode}
     save_float(model, info, out / "last.safetensors")
+    if info["val_bits_per_byte"] < best:
+        save_float(model, info, out / "best.safetensors")
     print("done", json.dumps(info), flush=True)
 
 
