@@ -96,9 +96,7 @@ def run(data_dir, quick: bool, session) -> dict:
         else:
             base[name] = {r["file"]: baselines.text_codec_bytes(name, (root / f).read_bytes())
                           for r, f in zip(rows, files)}
-    english = (root / "large/bible.txt").read_bytes()[: (128 if quick else 1024) * 1024]
-    speed = throughput(english, session)
-    speed_plain = throughput(english, session, mix=False)
+    speed, speed_plain = english_throughput(root, quick, session)
     cost = stream_cost((root / "cantrbry/alice29.txt").read_bytes()[: 20_000 if quick else None],
                        session)
     return {"suite": "text", "model": info.name, "weights_sha256": info.sha256,
@@ -121,6 +119,13 @@ def folder_files(folder: str | None) -> list[str]:
     if not path.is_dir():
         raise FileNotFoundError(f"ARCODEC_BENCH_TEXT={folder} is not a folder")
     return [str(p.resolve()) for p in sorted(path.iterdir()) if p.is_file()]
+
+
+def english_throughput(root: Path, quick: bool, session) -> tuple[dict, dict]:
+    """Throughput with and without context mixing on the first 1 MiB (``quick``: 128 KiB) of
+    ``root``/large/bible.txt: the text suite's speed rows, and all of ``text-speed``."""
+    english = (root / "large/bible.txt").read_bytes()[: (128 if quick else 1024) * 1024]
+    return throughput(english, session), throughput(english, session, mix=False)
 
 
 def throughput(data: bytes, session, mix: bool = True) -> dict:

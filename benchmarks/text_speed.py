@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .text import throughput
+from .text import english_throughput
 
 
 def run(data_dir, quick: bool, session) -> dict:
-    src = Path(data_dir) / "text/large/bible.txt"
-    if not src.exists():
-        raise FileNotFoundError(f"missing {src}")
-    english = src.read_bytes()[: (128 if quick else 1024) * 1024]
-    mixed, plain = throughput(english, session), throughput(english, session, mix=False)
+    root = Path(data_dir) / "text"
+    if not (root / "large/bible.txt").exists():
+        raise FileNotFoundError(f"missing {root / 'large/bible.txt'}")
+    mixed, plain = english_throughput(root, quick, session)
     return {"suite": "text-speed", "device": session.device, "throughput": mixed,
             "throughput_no_mix": plain, "round_trip_exact": mixed["exact"] and plain["exact"],
             "overhead_within_bound": True}
