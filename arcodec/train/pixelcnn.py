@@ -68,13 +68,13 @@ class Sampler:
         else:
             self.crop = crop or RECIPES[recipe]["crop"]
             self.images = load_photos(root, "train")
-            vrng, self.crop_val = np.random.default_rng(1234), RECIPES[recipe]["crop"]
+            vrng, crop_val = np.random.default_rng(1234), RECIPES[recipe]["crop"]
             self.val = torch.from_numpy(np.stack(
-                [self._crop(im, vrng, self.crop_val) for im in load_photos(root, "val")
+                [self._crop(im, vrng, crop_val) for im in load_photos(root, "val")
                  for _ in range(16)]))
 
-    def _crop(self, im: np.ndarray, rng, c: int | None = None) -> np.ndarray:
-        c = c or self.crop
+    @staticmethod
+    def _crop(im: np.ndarray, rng, c: int) -> np.ndarray:
         y = rng.integers(0, im.shape[1] - c + 1)
         x = rng.integers(0, im.shape[2] - c + 1)
         return im[:, y:y + c, x:x + c]
@@ -83,7 +83,7 @@ class Sampler:
         if self.recipe == "mnist":
             return self.train[torch.from_numpy(self.rng.integers(0, len(self.train), n))]
         idx = self.rng.integers(0, len(self.images), n)
-        out = np.stack([self._crop(self.images[i], self.rng) for i in idx])
+        out = np.stack([self._crop(self.images[i], self.rng, self.crop) for i in idx])
         flip = self.rng.random(n) < 0.5
         out[flip] = out[flip][..., ::-1]
         return torch.from_numpy(np.ascontiguousarray(out))
