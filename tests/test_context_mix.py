@@ -129,3 +129,16 @@ def test_a_corrupt_options_field_is_refused(text_model):
     with pytest.raises(arcodec.FormatError):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=s)
 
+
+
+def test_the_mixer_replay_tool_gives_the_codecs_nll(text_model, data_dir):
+    """benchmarks.mixer_replay (how mixer changes are tuned) must measure what the codec codes."""
+    from benchmarks.mixer_replay import model_logits, replay
+    _, im = text_model
+    data = (data_dir / "text/cantrbry/asyoulik.txt").read_bytes()[:6000]
+    n = bytes_stream.streams_for(len(data))
+    _, nll = bytes_stream.encode(im, data, n, mix=LATEST)
+    bits = replay(data, model_logits(im, data), lambda n, ns: ContextMixer(n, ns, "cpu", LATEST))
+    assert bits == pytest.approx(nll, rel=1e-12)
+    assert bits != pytest.approx(replay(data, model_logits(im, data),
+                                        lambda n, ns: ContextMixer(n, ns, "cpu", 1)), rel=1e-3)
