@@ -163,7 +163,7 @@ class ContextMixer:
         a, k = logits.shape[0], self.k
         ar = torch.arange(a, device=self.device)
         rows = self._rows(a)                                            # (a, K)
-        c = self.counts[rows].to(torch.int64)                           # (a, K, 256)
+        c = self.counts.index_select(0, rows.reshape(-1)).view(a, k, 256).to(torch.int64)
         tot = c.sum(2)                                                  # (a, K)
         det = (c.max(2).values == tot) & (tot > 0)
         b_ord = torch.bucketize(tot, self.edges, right=True) + T_BUCKETS * det
@@ -174,7 +174,7 @@ class ContextMixer:
         ptr = torch.where(ok, ptr, torch.full_like(ptr, -1))
         self.mptr[:a] = ptr
         pred = self.buf[ptr.clamp(min=0)].to(torch.int64)
-        xo = self.ln[c]                                                 # (a, K, 256)
+        xo = self.ln.index_select(0, c.reshape(-1)).view(a, k, 256)     # LN[c]
         mb = torch.clamp(self.mlen[:a], max=MATCH_BUCKETS - 1)
         idx = torch.cat([top[:, None], b_ord, mb[:, None]], 1) + self.base  # (a, S)
         wsel = self.w[idx].to(torch.float64)

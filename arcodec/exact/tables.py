@@ -55,7 +55,7 @@ def logits_to_freqs(logits: torch.Tensor, total_bits: int = 16) -> torch.Tensor:
         raise ValueError("alphabet larger than the frequency total")
     lg = logits.clamp(-LOGIT_MAX, LOGIT_MAX)
     d = lg.max(dim=-1, keepdim=True).values - lg          # 0 .. 2*LOGIT_MAX
-    e = exp_table(logits.device)[d]                        # (..., n), max entry 2^30
+    e = exp_table(logits.device).index_select(0, d.reshape(-1)).view(d.shape)  # max 2^30
     s = e.sum(dim=-1, keepdim=True)                        # < n * 2^30
     f = e * (total - n) // s + 1                           # < 2^30 * 2^16: fits int64
     short = total - f.sum(dim=-1, keepdim=True)            # >= 0, < n

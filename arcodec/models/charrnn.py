@@ -166,7 +166,8 @@ class IntCharRNN:
     runs it over all positions and the decoder one position at a time, so both produce
     identical tables by construction.
 
-    State: (h, c, acc) with h, c (N, H) Q12 int64 and acc (N, 4H + 256) int64 = the exact
+    State: (h, c, acc) with h (N, H) int64, c (N, H) Q12 int32 (int64 where the bounds in
+    ``__init__`` do not hold) and acc (N, 4H + 256) int64 = the exact
     product of h with [W_h; W_o] (one fused product per step serves both the next byte's
     logits and the next gates).
     """
@@ -187,6 +188,15 @@ class IntCharRNN:
         self.m_o = tensors["m_o"].to(self.device, torch.int64)
         self.sig, self.tanh = lut(self.device)
         self.g = 4 * cfg.hidden
+        # after the requantisation every step quantity fits int32 (|f c| <= 2^12 * C_MAX = 2^30,
+        # |o tanh HQ| + 2^23 < 2^31 for HQ <= 127): one gate table for i, f, g, o (each 513
+        # entries, the column's gate picked by an offset) and int32 arithmetic, half the traffic
+        self.i32 = ONE * C_MAX < 2**30 + 1 and ONE * ONE * self.hq + (1 << 23) < 2**31
+        idt = torch.int32 if self.i32 else torch.int64
+        self.gate_lut = torch.cat([self.sig, self.sig, self.tanh, self.sig]).to(idt)  # (4*513,)
+        self.gate_off = (torch.arange(self.g, device=self.device) // cfg.hidden) \
+            * (2 * Z_MAX + 1) + Z_MAX                                           # (4H,)
+        self.tanh_c = self.tanh.to(idt)
         prod = cfg.hidden * self.wmax * 2 * self.hq + int(self.off.abs().max())
         if (prod + int(self.x.abs().max())) * int(self.m_z.max()) >= 2**62 or \
                 (prod + int(self.b_o.abs().max())) * int(self.m_o.max()) >= 2**62:
@@ -201,7 +211,7 @@ class IntCharRNN:
     def init_state(self, n: int):
         """Zero state for n streams."""
         h = torch.zeros(n, self.cfg.hidden, dtype=torch.int64, device=self.device)
-        return h, h.clone(), self._acc(h)
+        return h, h.to(self.gate_lut.dtype), self._acc(h)
 
     def logits(self, state) -> torch.Tensor:
         """State -> (N, 256) fixed-point logits of the next byte."""
@@ -220,15 +230,15 @@ class IntCharRNN:
     def step(self, state, byte: torch.Tensor):
         """Consume (N,) bytes: state -> new state. Pure int64 + one exact product."""
         _, c, acc = state
-        z = requant(acc[:, :self.g] + self.x[byte], self.m_z, 32).clamp(-Z_MAX, Z_MAX) + Z_MAX
+        z = requant(acc[:, :self.g] + self.x[byte], self.m_z, 32).clamp_(-Z_MAX, Z_MAX) \
+            + self.gate_off
+        gates = self.gate_lut.index_select(0, z.reshape(-1)).view(z.shape)   # SIG / TANH[z]
         hs = self.cfg.hidden
-        i = self.sig[z[:, :hs]]
-        f = self.sig[z[:, hs:2 * hs]]
-        g = self.tanh[z[:, 2 * hs:3 * hs]]
-        o = self.sig[z[:, 3 * hs:]]
-        c = (((f * c + ONE // 2) >> Q) + ((i * g + ONE // 2) >> Q)).clamp(-C_MAX, C_MAX)
-        cz = ((c + 64) >> 7).clamp(-Z_MAX, Z_MAX) + Z_MAX            # c in 1/32 steps
-        h = (o * self.tanh[cz] * self.hq + (1 << (2 * Q - 1))) >> (2 * Q)
+        i, f, g, o = gates[:, :hs], gates[:, hs:2 * hs], gates[:, 2 * hs:3 * hs], gates[:, 3 * hs:]
+        c = (((f * c + ONE // 2) >> Q) + ((i * g + ONE // 2) >> Q)).clamp_(-C_MAX, C_MAX)
+        cz = ((c + 64) >> 7).clamp_(-Z_MAX, Z_MAX) + Z_MAX           # c in 1/32 steps
+        h = ((o * self.tanh_c.index_select(0, cz.reshape(-1)).view(cz.shape) * self.hq
+              + (1 << (2 * Q - 1))) >> (2 * Q)).to(torch.int64)
         return h, c, self._acc(h)
 
 
