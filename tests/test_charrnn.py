@@ -251,3 +251,31 @@ def test_binary_file_the_text_model_codes_badly_goes_to_xz_and_round_trips(data_
     bad[-5] ^= 0x10
     with pytest.raises(arcodec.FormatError):
         arcodec.decompress_bytes(bytes(bad), session=s)
+
+
+def test_the_int32_cell_update_equals_the_int64_formula_at_the_extremes():
+    """The step runs in int32 after the requantisation; at saturated gates and a cell state at
+    +-C_MAX it must give what the documented int64 formula gives (no overflow)."""
+    from arcodec.exact.intops import requant
+    from arcodec.models import charrnn as cr
+    s = arcodec.Session("cpu")
+    im = s.model(s.resolve("charrnn-text"))[1]
+    assert im.i32
+    g = torch.Generator().manual_seed(3)
+    n, hs = 64, im.cfg.hidden
+    h = torch.randint(-im.hq, im.hq + 1, (n, hs), generator=g)
+    c = torch.randint(-cr.C_MAX, cr.C_MAX + 1, (n, hs), generator=g)
+    c[:8] = cr.C_MAX
+    c[8:16] = -cr.C_MAX
+    acc = im._acc(h) * torch.randint(1, 64, (n, 1), generator=g)      # drives gates to +-8
+    byte = torch.randint(0, 256, (n,), generator=g)
+    h1, c1, _ = im.step((h, c.to(torch.int32), acc), byte)
+
+    z = requant(acc[:, :im.g] + im.x[byte], im.m_z, 32).clamp(-cr.Z_MAX, cr.Z_MAX) + cr.Z_MAX
+    i, f = im.sig[z[:, :hs]], im.sig[z[:, hs:2 * hs]]
+    gg, o = im.tanh[z[:, 2 * hs:3 * hs]], im.sig[z[:, 3 * hs:]]
+    c2 = (((f * c + cr.ONE // 2) >> cr.Q) + ((i * gg + cr.ONE // 2) >> cr.Q)).clamp(-cr.C_MAX, cr.C_MAX)
+    cz = ((c2 + 64) >> 7).clamp(-cr.Z_MAX, cr.Z_MAX) + cr.Z_MAX
+    h2 = (o * im.tanh[cz] * im.hq + (1 << (2 * cr.Q - 1))) >> (2 * cr.Q)
+    assert (z == 0).any() and (z == 2 * cr.Z_MAX).any() and (c2.abs() == cr.C_MAX).any()
+    assert torch.equal(c1.to(torch.int64), c2) and torch.equal(h1, h2)

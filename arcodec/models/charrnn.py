@@ -191,7 +191,7 @@ class IntCharRNN:
         # after the requantisation every step quantity fits int32 (|f c| <= 2^12 * C_MAX = 2^30,
         # |o tanh HQ| + 2^23 < 2^31 for HQ <= 127): one gate table for i, f, g, o (each 513
         # entries, the column's gate picked by an offset) and int32 arithmetic, half the traffic
-        self.i32 = ONE * C_MAX < 2**30 + 1 and ONE * ONE * self.hq + (1 << 23) < 2**31
+        self.i32 = ONE * C_MAX + ONE < 2**31 and ONE * ONE * self.hq + (1 << 23) < 2**31
         idt = torch.int32 if self.i32 else torch.int64
         self.gate_lut = torch.cat([self.sig, self.sig, self.tanh, self.sig]).to(idt)  # (4*513,)
         self.gate_off = (torch.arange(self.g, device=self.device) // cfg.hidden) \
@@ -228,7 +228,8 @@ class IntCharRNN:
         return tuple(t[:n] for t in state)
 
     def step(self, state, byte: torch.Tensor):
-        """Consume (N,) bytes: state -> new state. Pure int64 + one exact product."""
+        """Consume (N,) bytes: state -> new state. Integer arithmetic (int64 up to the
+        requantisation, int32 after it where ``self.i32``) + one exact product."""
         _, c, acc = state
         z = requant(acc[:, :self.g] + self.x[byte], self.m_z, 32).clamp_(-Z_MAX, Z_MAX) \
             + self.gate_off
