@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -77,7 +78,7 @@ def cached_logits(data: bytes, model_name: str, cache: Path) -> np.ndarray:
     shape = (len(data), 256)
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")   # several runs may race
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int16, shape=shape)
         model_logits(sess.model(info)[1], data, out)
         out.flush()
