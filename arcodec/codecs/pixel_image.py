@@ -46,8 +46,12 @@ class Wavefront:
         r1, c, f, dev = self.radii[0], model.C, model.F, model.device
         self.r1 = r1
         self.q = torch.zeros(c, h + r1, w + 2 * r1, dtype=torch.int16, device=dev)
-        self.V = [torch.zeros(h + 1, self.Wr, f, dtype=torch.int16, device=dev)
-                  for _ in self.radii]
+        # vertical features of layer i: row (y + 1) * Wr + x % Wr of Vf[i] holds v at image
+        # (y, x) (a ring of Wr columns per row; rows 0..Wr-1 are the zero row above the image);
+        # the last row stays zero and stands in for taps outside the image
+        self.Vf = [torch.zeros((h + 1) * self.Wr + 1, f, dtype=torch.int16, device=dev)
+                   for _ in self.radii]
+        self.zero_row = (h + 1) * self.Wr
         self.Hs = [torch.zeros(h, f, dtype=torch.int16, device=dev) for _ in self.radii]
         self.steps = w + self.R[-1] + self.s * (h - 1) if h and w else 0
 
@@ -71,7 +75,7 @@ class Wavefront:
             if i:
                 left = self.Hs[i - 1][rows]
             out.append(m.layer_h_fixed(i, left.permute(1, 0, 2).flatten(1) if i == 0 else left,
-                                       self.V[i][rows, wr]))
+                                       self.Vf[i].index_select(0, rows * self.Wr + wr)))
         return out
 
     def hpass(self, rows: torch.Tensor, xs: torch.Tensor, fixed: list[torch.Tensor], c: int):
@@ -106,13 +110,15 @@ class Wavefront:
                 dj = torch.arange(2 * r1 + 1, device=m.device)
                 patch = self.q[:, (y[:, None] + di)[:, :, None], (x[:, None] + dj)[:, None, :]]
                 patch = patch.permute(1, 0, 2, 3).flatten(1)            # (n, C*kh*kw)
-            else:
+                v = m.layer_v(i, patch)
+            else:     # rows y - 1, y of the layer below (V rows y, y + 1), columns x - 1..x + 1
                 cols = x[:, None] + torch.arange(-1, 2, device=m.device)  # (n, 3)
-                g = self.V[i - 1][torch.stack([y, y + 1], 1)[:, :, None],
-                                  (cols % self.Wr)[:, None, :]]          # (n, 2, 3, F)
-                g = g * ((cols >= 0) & (cols < W))[:, None, :, None]
-                patch = g.permute(0, 3, 1, 2).flatten(1)
-            self.V[i][y + 1, x % self.Wr] = m.layer_v(i, patch).to(torch.int16)
+                flat = (y[:, None, None] + torch.arange(2, device=m.device)[:, None]) * self.Wr \
+                    + (cols % self.Wr)[:, None, :]                       # (n, 2, 3)
+                flat = torch.where(((cols >= 0) & (cols < W))[:, None, :], flat, self.zero_row)
+                patch = self.Vf[i - 1].index_select(0, flat.reshape(-1)).view(len(y), -1)
+                v = m.layer_v_hwc(i, patch)                              # (n, 2*3*F) patch
+            self.Vf[i].index_copy_(0, (y + 1) * self.Wr + x % self.Wr, v.to(torch.int16))
 
     def run(self, code: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
             batch_rows: int | None = None, progress: Callable[[int], None] | None = None):

@@ -180,6 +180,12 @@ class IntPixelCNN:
             self.h_fix.append(hp.rows(fix + list(range(k, k + F))))
             self.h_cur.append(hp.rows(cur))
             self.rs_g.append(self.rs[i].perm(gate_perm))
+        # vertical stacks of layers >= 1 with the patch in (row, column, channel) order, as the
+        # wavefront gathers it (the conv order is (channel, row, column)): same integers
+        taps = [(r + 1) * (2 * r + 1) for r in self.radii]               # kh * kw per layer
+        self.v_hwc = [None] + [self.v[i].rows([f * taps[i] + k for k in range(taps[i])
+                                               for f in range(F)])
+                               for i in range(1, len(self.radii))]
         self.head1 = _Lin(tensors, "head1", dev, dtype, S_MAX)
         self.head2 = _Lin(tensors, "head2", dev, dtype, S_MAX)
         lap = cfg.laplace
@@ -190,13 +196,21 @@ class IntPixelCNN:
             self.linpred = _Lin(tensors, "linpred", dev, dtype, 255)
             self.linpred_c = [self.linpred.cols(slice(c, c + 1)) for c in range(self.C)]
         self.k16 = torch.arange(256, device=dev, dtype=torch.int64) * MU_ONE
-        self.sig, self.tanh = lut(dev)
+        sig, tanh = lut(dev)
+        self.zn = len(sig)                                # 2 Z_MAX + 1 table entries
+        if self.zn != 2 * Z_MAX + 1:
+            raise ValueError("gate tables do not span the pre-activation clamp")
+        # tanh(a) sigmoid(b) for every (a, b): the gate formula evaluated once per pair
+        self.gate_tab = ((tanh[:, None] * sig[None, :] * G_MAX + (1 << 23)) >> 24
+                         ).reshape(-1).to(torch.int32)                          # (zn^2,)
 
     # --- shared arithmetic -------------------------------------------------------------
     def _tanh_sig(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
-        """Requantised pre-activations (1/32 steps) -> tanh(a) sigmoid(b) in 1/127, |g| <= 127."""
-        a, b = z_a.clamp(-Z_MAX, Z_MAX) + Z_MAX, z_b.clamp(-Z_MAX, Z_MAX) + Z_MAX
-        return (self.tanh[a] * self.sig[b] * G_MAX + (1 << 23)) >> 24
+        """Requantised pre-activations (1/32 steps) -> tanh(a) sigmoid(b) in 1/127, |g| <= 127,
+        int32: ``(TANH[a] * SIG[b] * 127 + 2^23) >> 24`` read from ``gate_tab`` (one gather)."""
+        a, b = z_a.clamp(-Z_MAX, Z_MAX), z_b.clamp(-Z_MAX, Z_MAX)
+        idx = torch.add(b, a, alpha=self.zn).add_(Z_MAX * self.zn + Z_MAX)
+        return self.gate_tab.index_select(0, idx.reshape(-1)).view(idx.shape)
 
     @staticmethod
     def _update(r: torch.Tensor, sk: torch.Tensor, h: torch.Tensor | None, skip):
@@ -216,6 +230,10 @@ class IntPixelCNN:
     def layer_v(self, i: int, patch: torch.Tensor) -> torch.Tensor:
         """Vertical stack of layer i: (n, K_v) patch -> (n, F) v."""
         return self._gate(self.v[i], self.v[i].acc(patch))
+
+    def layer_v_hwc(self, i: int, patch: torch.Tensor) -> torch.Tensor:
+        """``layer_v`` for i >= 1 with the (n, kh*kw*F) patch in (row, column, channel) order."""
+        return self._gate(self.v_hwc[i], self.v_hwc[i].acc(patch))
 
     def layer_h(self, i: int, patch: torch.Tensor, link: torch.Tensor,
                 h: torch.Tensor | None, skip):
