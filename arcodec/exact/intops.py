@@ -79,6 +79,24 @@ def requant(acc: torch.Tensor, mult: torch.Tensor, shift: int = 24) -> torch.Ten
     return (acc * mult + (1 << (shift - 1))) >> shift
 
 
+def exact_addmm(bias: torch.Tensor | None, x: torch.Tensor, w_t: torch.Tensor, *,
+                bound: int, dtype: torch.dtype) -> torch.Tensor:
+    """``bias + x @ w_t`` left in ``dtype`` (integer-valued): for products that continue a sum.
+
+    bias: (N, M) integer-valued in ``dtype`` (or None); x: (N, K) integer-valued; w_t: (K, M).
+    ``bound``: the caller's proven bound on the sum of the absolute values of all terms of an
+    output, bias included; it must be below the dtype's exact limit, so every partial sum in
+    any order is exact. Returns (N, M) in ``dtype``.
+    """
+    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
+        raise RuntimeError("exact float32 products need "
+                           "torch.set_float32_matmul_precision('highest')")
+    if bound >= EXACT_LIMIT[dtype]:
+        raise ValueError(f"no exact one-pass {dtype} product: bound {bound}")
+    xf = x.to(dtype)
+    return xf @ w_t if bias is None else torch.addmm(bias, xf, w_t)
+
+
 def exact_matmul_signed(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max: int,
                         dtype: torch.dtype) -> torch.Tensor:
     """Exact integer product ``x @ w_t`` of signed inputs in one pass.

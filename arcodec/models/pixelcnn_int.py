@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from ..exact.intops import EXACT_LIMIT, exact_matmul_signed, fixed_multiplier
+from ..exact.intops import EXACT_LIMIT, exact_addmm, exact_matmul_signed, fixed_multiplier
 from ..exact.tables import logits_to_freqs
 from .charrnn import lut
 from .pixelcnn import (A_MAX, BETA_BITS, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, MU_MAX, MU_MIN,
@@ -94,6 +94,7 @@ class _Lin:
         self.off = b * self.m + (1 << (SHIFT - 1))
         self.x_max, self.dtype = x_max, dtype
         k = w.shape[1]
+        self.bound = k * W_MAX * x_max        # sum of |terms| of one output of the full map
         if k * W_MAX * x_max >= EXACT_LIMIT[dtype]:
             raise ValueError(f"{name}: no exact one-pass {dtype} product (K={k})")
         if (k * W_MAX * x_max + int(b.abs().max())) * int(self.m.max()) + 2**31 >= 2**62:
@@ -132,6 +133,12 @@ class _Lin:
     def acc(self, x: torch.Tensor) -> torch.Tensor:
         """(n, K) integers with |x| <= x_max -> (n, M) int64 exact products."""
         return exact_matmul_signed(x, self.w_t, x_max=self.x_max, w_max=W_MAX, dtype=self.dtype)
+
+    def acc_part(self, x: torch.Tensor, partial: torch.Tensor | None = None) -> torch.Tensor:
+        """For maps cut from one map by ``rows``: ``partial + x @ w_t`` in the float dtype,
+        where ``partial`` (or None) is this function's result for other rows of the same map.
+        Exact: together the parts are one output's terms, within the full map's ``bound``."""
+        return exact_addmm(partial, x, self.w_t, bound=self.bound, dtype=self.dtype)
 
     def out(self, acc: torch.Tensor) -> torch.Tensor:
         return (acc * self.m + self.off) >> SHIFT
@@ -244,8 +251,9 @@ class IntPixelCNN:
 
     def layer_h_fixed(self, i: int, left: torch.Tensor, link: torch.Tensor) -> torch.Tensor:
         """Part of layer i's horizontal accumulator fixed while a pixel is decoded:
-        (n, Cin*r) left taps (channel-major), (n, F) link -> (n, 2F) int64 exact products."""
-        return self.h_fix[i].acc(torch.cat([left, link], dim=-1))
+        (n, Cin*r) left taps (channel-major), (n, F) link -> (n, 2F) exact products, left in
+        the accumulator dtype for ``layer_h_step`` to add the centre taps to."""
+        return self.h_fix[i].acc_part(torch.cat([left, link], dim=-1))
 
     def layer_h_step(self, i: int, c: int, centre: torch.Tensor, fixed: torch.Tensor,
                      h: torch.Tensor | None, skip):
@@ -257,8 +265,9 @@ class IntPixelCNN:
         n_c = (c + 1) * fg
         cur = self._pre(self.h_cur[i], ("cur", i, c), self.C if i == 0 else n_c, 2 * n_c)
         x = centre if i == 0 else centre[:, :n_c]
-        z = self._pre(self.h_out[i], ("out", i, c), 0, 2 * n_c).out(
-            cur.acc(x) + fixed[:, :2 * n_c]).view(-1, c + 1, 2, fg)   # groups [a_g b_g ...]
+        acc = cur.acc_part(x, fixed[:, :2 * n_c]).to(torch.int64)      # one exact sum
+        z = self._pre(self.h_out[i], ("out", i, c), 0, 2 * n_c).out(acc).view(-1, c + 1, 2, fg)
+        # z: groups [a_g b_g ...]
         g = self._tanh_sig(z[:, :, 0], z[:, :, 1]).view(-1, n_c)
         rs = self._pre(self.rs_g[i], ("rs", i, c), n_c, 2 * n_c)(g).view(-1, c + 1, 2, fg)
         return self._update(rs[:, :, 0].reshape(-1, n_c), rs[:, :, 1].reshape(-1, n_c),
