@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from arcodec.exact.intops import digit_bits, exact_matmul, requant
+from arcodec.exact.intops import digit_bits, exact_addmm, exact_matmul, requant
 from arcodec.exact.tables import LOGIT_MAX, logits_to_freqs
 
 
@@ -34,6 +34,24 @@ def test_plain_fp32_product_over_the_bound_is_not_exact():
     plain = (x.float() @ w.float()).to(torch.int64)
     assert not torch.equal(plain, x @ w)
     assert torch.equal(exact_matmul(x, w.float(), x_max=4095, w_max=127, dtype=torch.float32), x @ w)
+
+
+def test_a_product_split_by_input_rows_sums_exactly_in_fp32():
+    """The PixelCNN coder adds the centre taps' product to the fixed taps' product in fp32."""
+    x, w = _int_case(n=64, k=96, m=32, x_max=255, seed=2)        # 96 * 127 * 255 < 2^24
+    x = x - 128                                                   # signed, |x| <= 255
+    bound = 96 * 127 * 255
+    part = exact_addmm(None, x[:, :80], w[:80].float(), bound=bound, dtype=torch.float32)
+    got = exact_addmm(part, x[:, 80:], w[80:].float(), bound=bound, dtype=torch.float32)
+    assert got.dtype == torch.float32
+    assert torch.equal(got.to(torch.int64), x @ w)
+
+
+def test_exact_addmm_refuses_a_bound_at_the_float_limit():
+    x, w = _int_case(n=2, k=8, m=3)
+    with pytest.raises(ValueError, match="no exact"):
+        exact_addmm(None, x, w.float(), bound=2**24, dtype=torch.float32)
+    assert exact_addmm(None, x, w.double(), bound=2**24, dtype=torch.float64).dtype == torch.float64
 
 
 def test_digit_bits_respect_the_fp32_limit():
@@ -84,5 +102,7 @@ def test_reduced_precision_float32_products_are_refused():
         torch.set_float32_matmul_precision("high")
         with pytest.raises(RuntimeError, match="highest"):
             exact_matmul(x, w.float(), x_max=4095, w_max=127, dtype=torch.float32)
+        with pytest.raises(RuntimeError, match="highest"):
+            exact_addmm(None, x, w.float(), bound=8 * 127 * 4095, dtype=torch.float32)
     finally:
         torch.set_float32_matmul_precision(old)
