@@ -78,23 +78,30 @@ class Wavefront:
                                        self.Vf[i].index_select(0, rows * self.Wr + wr)))
         return out
 
-    def hpass(self, rows: torch.Tensor, xs: torch.Tensor, fixed: list[torch.Tensor], c: int):
-        """Horizontal stack at (rows, xs) with sub-pixels < c of the pixel known, channel
-        groups <= c only. Returns (logits (n, 256) of sub-pixel c, [h_l] per layer: complete
-        (n, F) on the last sub-pixel)."""
-        m, r1 = self.m, self.r1
+    def hpass(self, rows: torch.Tensor, xs: torch.Tensor, fixed: list[torch.Tensor], c: int,
+              st: dict) -> torch.Tensor:
+        """Horizontal stack at (rows, xs) with sub-pixels < c of the pixel known: channel
+        group c of every layer (groups < c were done for the earlier sub-pixels and are kept
+        in ``st``: per layer h streams ``h`` and gate outputs ``g``, and the skip sum, each
+        (n, F); made at c = 0). Returns the (n, 256) logits of sub-pixel c."""
+        m, r1, n = self.m, self.r1, len(rows)
+        if c == 0:
+            st["h"] = [torch.zeros(n, m.F, dtype=torch.int64, device=m.device)
+                       for _ in self.radii]
+            st["g"] = [torch.zeros(n, m.F, dtype=torch.int32, device=m.device)
+                       for _ in self.radii]
+            st["skip"] = torch.zeros(n, m.F, dtype=torch.int64, device=m.device)
         centre = self.q[:, rows + r1, xs + r1].T                         # (n, C)
-        hs, skip, out = None, None, []
         for i in range(len(self.radii)):
-            hs, skip = m.layer_h_step(i, c, centre if i == 0 else hs, fixed[i], hs, skip)
-            out.append(hs)
+            m.layer_h_group(i, c, centre if i == 0 else st["h"][i - 1], fixed[i],
+                            st["h"][i], st["g"][i], st["skip"])
         nbrs = None
         if m.cfg.laplace:      # q of rows y-1..y, cols x-1..x+1 (the buffer pads r1 >= 1)
             di = torch.arange(2, device=m.device) + r1 - 1
             dj = torch.arange(3, device=m.device) + r1 - 1
             nbrs = self.q[:, (rows[:, None] + di)[:, :, None], (xs[:, None] + dj)[:, None, :]]
             nbrs = nbrs.permute(1, 0, 2, 3).flatten(1)
-        return m.head(skip, c, nbrs), out
+        return m.head(st["skip"][:, :(c + 1) * (m.F // m.C)], c, nbrs)
 
     def vpass(self, rows: torch.Tensor, xs: torch.Tensor) -> None:
         """Vertical stacks: every layer at (y, x - r_1) for every active row (pixel (y, x) known)."""
@@ -132,17 +139,17 @@ class Wavefront:
             n = len(cr)
             step = batch_rows or max(n, 1)
             chunks = [(k, min(n, k + step)) for k in range(0, n, step)]
-            outs = [None] * len(chunks)
+            states = [{} for _ in chunks]
             fixed = [self.fixed(cr[a:b], cx[a:b]) for a, b in chunks]
             for c in range(m.C):
                 for k, (a, b) in enumerate(chunks):
-                    logits, outs[k] = self.hpass(cr[a:b], cx[a:b], fixed[k], c)
+                    logits = self.hpass(cr[a:b], cx[a:b], fixed[k], c, states[k])
                     f = logits_to_freqs(logits, m.cfg.freq_bits)
                     sym = code(c, cr[a:b], cx[a:b], f)
                     self.q[c, cr[a:b] + self.r1, cx[a:b] + self.r1] = (2 * sym - 255).to(
                         torch.int16)
             for k, (a, b) in enumerate(chunks):
-                for i, hs in enumerate(outs[k]):
+                for i, hs in enumerate(states[k]["h"]):
                     self.Hs[i][cr[a:b]] = hs.to(torch.int16)
             self.vpass(rows, xs)
             if progress and n:

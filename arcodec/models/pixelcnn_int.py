@@ -252,27 +252,44 @@ class IntPixelCNN:
     def layer_h_fixed(self, i: int, left: torch.Tensor, link: torch.Tensor) -> torch.Tensor:
         """Part of layer i's horizontal accumulator fixed while a pixel is decoded:
         (n, Cin*r) left taps (channel-major), (n, F) link -> (n, 2F) exact products, left in
-        the accumulator dtype for ``layer_h_step`` to add the centre taps to."""
+        the accumulator dtype for ``layer_h_group`` to add the centre taps to."""
         return self.h_fix[i].acc_part(torch.cat([left, link], dim=-1))
 
-    def layer_h_step(self, i: int, c: int, centre: torch.Tensor, fixed: torch.Tensor,
-                     h: torch.Tensor | None, skip):
-        """``layer_h`` for the channel groups <= c only (all that sub-pixel c needs), from the
-        fixed part (``layer_h_fixed``) and the (n, Cin) centre taps (layer 0) or the (n, F)
-        incoming h stream. Returns (h stream, skip sum), (n, (c+1) F/C) each: the same
-        integers as ``layer_h``'s first (c+1) F/C channels."""
+    def layer_h_group(self, i: int, c: int, centre: torch.Tensor, fixed: torch.Tensor,
+                      h: torch.Tensor, g: torch.Tensor, skip: torch.Tensor) -> None:
+        """Channel group c of layer i's horizontal stack at the coder's positions, once the
+        groups < c are done (by the masks, group c sees only groups <= c of its input and
+        sub-pixels < c of the pixel, so earlier groups never change while later sub-pixels
+        are decoded). Same integers as ``layer_h``'s group c.
+
+        centre: layer 0: (n, C) the pixel's sub-pixels (later ones masked out by the
+        weights); layer i > 0: (n, F) layer i-1's h stream with its groups <= c done.
+        fixed: (n, 2F) ``layer_h_fixed`` of this layer. Written in place for group c:
+        h (n, F) this layer's h stream, g (n, F) its gate outputs, skip (n, F) the skip sum
+        over layers <= i (zero before layer 0)."""
         fg = self.F // self.C
-        n_c = (c + 1) * fg
-        cur = self._pre(self.h_cur[i], ("cur", i, c), self.C if i == 0 else n_c, 2 * n_c)
-        x = centre if i == 0 else centre[:, :n_c]
-        acc = cur.acc_part(x, fixed[:, :2 * n_c]).to(torch.int64)      # one exact sum
-        z = self._pre(self.h_out[i], ("out", i, c), 0, 2 * n_c).out(acc).view(-1, c + 1, 2, fg)
-        # z: groups [a_g b_g ...]
-        g = self._tanh_sig(z[:, :, 0], z[:, :, 1]).view(-1, n_c)
-        rs = self._pre(self.rs_g[i], ("rs", i, c), n_c, 2 * n_c)(g).view(-1, c + 1, 2, fg)
-        return self._update(rs[:, :, 0].reshape(-1, n_c), rs[:, :, 1].reshape(-1, n_c),
-                            None if h is None else h[:, :n_c],
-                            None if skip is None else skip[:, :n_c])
+        lo, hi = c * fg, (c + 1) * fg
+        cur, rs = self._group(i, c)
+        x = centre if i == 0 else centre[:, :hi]
+        z = cur.out(cur.acc_part(x, fixed[:, 2 * lo:2 * hi]).to(torch.int64))   # [a_c b_c]
+        g[:, lo:hi] = self._tanh_sig(z[:, :fg], z[:, fg:])
+        r = rs(g[:, :hi])                                                        # [res_c skip_c]
+        res = r[:, :fg] if i == 0 else centre[:, lo:hi] + r[:, :fg].clamp(-2 * A_MAX, 2 * A_MAX)
+        h[:, lo:hi] = res.clamp(-A_MAX, A_MAX)
+        skip[:, lo:hi] += r[:, fg:].clamp(-4 * S_MAX, 4 * S_MAX)
+
+    def _group(self, i: int, c: int) -> tuple["_Lin", "_Lin"]:
+        """Layer i's maps restricted to channel group c's outputs (built once): the centre
+        taps (inputs: all C sub-pixels for layer 0, groups <= c otherwise) and residual/skip
+        (inputs: gate groups <= c)."""
+        key = ("group", i, c)
+        if key not in self._prefixes:
+            fg = self.F // self.C
+            cols = slice(2 * c * fg, 2 * (c + 1) * fg)
+            k_in = self.C if i == 0 else (c + 1) * fg
+            self._prefixes[key] = (self.h_cur[i].prefix(k_in, 2 * self.F).cols(cols),
+                                   self.rs_g[i].prefix((c + 1) * fg, 2 * self.F).cols(cols))
+        return self._prefixes[key]
 
     def head(self, skip: torch.Tensor, channel: int | None = None,
              nbrs: torch.Tensor | None = None) -> torch.Tensor:
