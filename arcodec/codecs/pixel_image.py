@@ -11,7 +11,9 @@ rows at once. Every pixel sees its whole causal context: no tile borders, no con
 
 Incremental computation (Ramachandran et al. 2017): each step computes only the new position
 of every layer. The vertical stacks at (y, x - r_1) become computable once pixel (y, x) is
-known; the horizontal stack runs once per sub-pixel at (y, x). The vertical features live in a
+known; the horizontal stack runs once per sub-pixel at (y, x), computing only that
+sub-pixel's channel group of every layer (the groups of earlier sub-pixels are kept: by the
+masks they do not depend on later ones). The vertical features live in a
 ring of ``s + 4`` columns per row and the horizontal stack keeps one column per row, so memory
 beyond the image itself is O(H * s * F * L), whatever the width, and the work per sub-pixel
 does not depend on the image size.

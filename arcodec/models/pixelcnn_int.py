@@ -169,8 +169,9 @@ class IntPixelCNN:
         # The coder's form of the horizontal stack. (1) Split: taps fixed while a pixel is
         # decoded (left columns, link; ``h_fix``) and centre taps that see its decoded
         # sub-pixels (``h_cur``). (2) Outputs reordered group by group ([a_0 b_0 a_1 b_1 ...],
-        # [res_0 skip_0 res_1 skip_1 ...]) so that sub-pixel c needs only a prefix: groups
-        # <= c, which by the masks depend on nothing else. Same integers, less work.
+        # [res_0 skip_0 res_1 skip_1 ...]) so that sub-pixel c computes only group c's
+        # columns from input groups <= c (``_group``); by the masks nothing else feeds them,
+        # and groups < c are kept from the earlier sub-pixels. Same integers, less work.
         F, C = self.F, self.C
         fg = F // C
         gate_perm = [k for g in range(C) for half in (0, F) for k in range(half + g * fg,
