@@ -20,10 +20,11 @@ import arcodec
 import arcodec.zoo
 from arcodec.train.data import data_dir
 
-from . import images, mnist_binary, photos, scaling, text, text_speed
+from . import image_speed, images, mnist_binary, photos, scaling, text, text_speed
 
 SUITES = {"mnist-binary": mnist_binary, "photos": photos, "images": images, "text": text,
-          "scaling": scaling, "text-speed": text_speed}
+          "scaling": scaling, "text-speed": text_speed, "image-speed": image_speed}
+SPEED_ONLY = {"text-speed", "image-speed"}     # not in the default set: the full suites time the same
 
 
 def machine(session: arcodec.Session) -> dict:
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", default=None, help="data sets (default: $ARCODEC_DATA)")
     ap.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--suite", action="append", choices=sorted(SUITES),
-                    help="default: all but text-speed (the text suite measures the same)")
+                    help="default: all but text-speed and image-speed (the text and "
+                         "photos suites measure the same)")
     a = ap.parse_args(argv)
     try:
         root = data_dir(a.data_dir)
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     results, ok = [], True
     md = [f"# arcodec benchmark ({'quick' if a.quick else 'full'})", ""]
-    for name in a.suite or sorted(set(SUITES) - {"text-speed"}):
+    for name in a.suite or sorted(set(SUITES) - SPEED_ONLY):
         mod = SUITES[name]
         try:
             r = mod.run(root, a.quick, session)

@@ -47,3 +47,18 @@ def test_the_text_speed_suite_names_its_missing_input(tmp_path, session):
     from benchmarks import text_speed
     with pytest.raises(FileNotFoundError, match="bible.txt"):
         text_speed.run(tmp_path, True, session)
+
+
+def test_the_image_speed_suite_times_a_round_trip(data_dir, session):
+    from benchmarks import image_speed
+    r = image_speed.run(data_dir, True, session)
+    assert r["round_trip_exact"] and r["overhead_within_bound"]
+    [row] = r["images"]
+    assert row["shape"] == [128, 192, 3] and row["decode_s"] > 0 and row["encode_s"] > 0
+    assert "decode µs/sub-pixel" in image_speed.markdown(r)
+
+
+def test_the_image_speed_suite_names_its_missing_input(tmp_path, session):
+    from benchmarks import image_speed
+    with pytest.raises(FileNotFoundError, match="kodim01.png"):
+        image_speed.run(tmp_path, True, session)
