@@ -67,7 +67,8 @@ class Wavefront:
 
     def fixed(self, rows: torch.Tensor, xs: torch.Tensor) -> list[torch.Tensor]:
         """Per layer, the horizontal-stack terms that stay fixed while pixel (rows, xs) is
-        decoded: left taps, link from the row above, bias. [(n, 2F) int64] per layer."""
+        decoded: left taps and link from the row above. [(n, 2F)] per layer: exact products
+        in the model's accumulator dtype (``IntPixelCNN.layer_h_fixed``)."""
         m, r1 = self.m, self.r1
         j = torch.arange(r1, device=m.device)
         left = self.q[:, rows[:, None] + r1, xs[:, None] + j]            # (C, n, r1)
@@ -120,7 +121,7 @@ class Wavefront:
                 patch = self.q[:, (y[:, None] + di)[:, :, None], (x[:, None] + dj)[:, None, :]]
                 patch = patch.permute(1, 0, 2, 3).flatten(1)            # (n, C*kh*kw)
                 v = m.layer_v(i, patch)
-            else:     # rows y - 1, y of the layer below (V rows y, y + 1), columns x - 1..x + 1
+            else:     # rows y - 1, y of the layer below (Vf rows y, y + 1), columns x - 1..x + 1
                 cols = x[:, None] + torch.arange(-1, 2, device=m.device)  # (n, 3)
                 flat = (y[:, None, None] + torch.arange(2, device=m.device)[:, None]) * self.Wr \
                     + (cols % self.Wr)[:, None, :]                       # (n, 2, 3)

@@ -95,9 +95,9 @@ class _Lin:
         self.x_max, self.dtype = x_max, dtype
         k = w.shape[1]
         self.bound = k * W_MAX * x_max        # sum of |terms| of one output of the full map
-        if k * W_MAX * x_max >= EXACT_LIMIT[dtype]:
+        if self.bound >= EXACT_LIMIT[dtype]:
             raise ValueError(f"{name}: no exact one-pass {dtype} product (K={k})")
-        if (k * W_MAX * x_max + int(b.abs().max())) * int(self.m.max()) + 2**31 >= 2**62:
+        if (self.bound + int(b.abs().max())) * int(self.m.max()) + 2**31 >= 2**62:
             raise ValueError(f"{name}: requantisation bound exceeds int64")
 
     def _sub(self, **kw) -> "_Lin":
@@ -176,7 +176,7 @@ class IntPixelCNN:
         fg = F // C
         gate_perm = [k for g in range(C) for half in (0, F) for k in range(half + g * fg,
                                                                           half + (g + 1) * fg)]
-        self.h_fix, self.h_cur, self.h_out, self.rs_g = [], [], [], []
+        self.h_fix, self.h_cur, self.rs_g = [], [], []
         self._prefixes: dict[tuple, _Lin] = {}
         for i, r in enumerate(self.radii):
             cin = C if i == 0 else F
@@ -184,7 +184,6 @@ class IntPixelCNN:
             cur = [ci * (r + 1) + r for ci in range(cin)]
             fix = [ci * (r + 1) + j for ci in range(cin) for j in range(r)]
             hp = self.h[i].perm(gate_perm)
-            self.h_out.append(hp)
             self.h_fix.append(hp.rows(fix + list(range(k, k + F))))
             self.h_cur.append(hp.rows(cur))
             self.rs_g.append(self.rs[i].perm(gate_perm))
@@ -275,9 +274,8 @@ class IntPixelCNN:
         z = cur.out(cur.acc_part(x, fixed[:, 2 * lo:2 * hi]).to(torch.int64))   # [a_c b_c]
         g[:, lo:hi] = self._tanh_sig(z[:, :fg], z[:, fg:])
         r = rs(g[:, :hi])                                                        # [res_c skip_c]
-        res = r[:, :fg] if i == 0 else centre[:, lo:hi] + r[:, :fg].clamp(-2 * A_MAX, 2 * A_MAX)
-        h[:, lo:hi] = res.clamp(-A_MAX, A_MAX)
-        skip[:, lo:hi] += r[:, fg:].clamp(-4 * S_MAX, 4 * S_MAX)
+        h[:, lo:hi], skip[:, lo:hi] = self._update(
+            r[:, :fg], r[:, fg:], None if i == 0 else centre[:, lo:hi], skip[:, lo:hi])
 
     def _group(self, i: int, c: int) -> tuple["_Lin", "_Lin"]:
         """Layer i's maps restricted to channel group c's outputs (built once): the centre
