@@ -34,6 +34,14 @@ def digit_bits(k: int, w_max: int, x_max: int, dtype: torch.dtype) -> int:
     return b
 
 
+def _require_full_precision(dtype: torch.dtype) -> None:
+    """Refuse float32 products under reduced matmul precision: "high"/"medium" allow TF32/bf16
+    products, which round inputs wider than 11/8 bits."""
+    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
+        raise RuntimeError("exact float32 products need "
+                           "torch.set_float32_matmul_precision('highest')")
+
+
 def exact_matmul(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max: int,
                  dtype: torch.dtype, check: bool = True) -> torch.Tensor:
     """Exact integer product ``x @ w_t``.
@@ -44,10 +52,7 @@ def exact_matmul(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max: int,
     proves it (hot loops), and say where in a comment.
     Returns (N, M) int64.
     """
-    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
-        # "high"/"medium" allow TF32/bf16 products, which round inputs wider than 11/8 bits
-        raise RuntimeError("exact float32 products need "
-                           "torch.set_float32_matmul_precision('highest')")
+    _require_full_precision(dtype)
     if check and x.numel() and (x.min() < 0 or x.max() > x_max):
         raise ValueError("exact_matmul input outside its declared range")
     k = x.shape[-1]
@@ -88,9 +93,7 @@ def exact_addmm(bias: torch.Tensor | None, x: torch.Tensor, w_t: torch.Tensor, *
     output, bias included; it must be below the dtype's exact limit, so every partial sum in
     any order is exact. Returns (N, M) in ``dtype``.
     """
-    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
-        raise RuntimeError("exact float32 products need "
-                           "torch.set_float32_matmul_precision('highest')")
+    _require_full_precision(dtype)
     if bound >= EXACT_LIMIT[dtype]:
         raise ValueError(f"no exact one-pass {dtype} product: bound {bound}")
     xf = x.to(dtype)
@@ -106,9 +109,7 @@ def exact_matmul_signed(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max
     must be below the dtype's exact limit; raises ValueError otherwise (use float64).
     Returns (N, M) int64.
     """
-    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
-        raise RuntimeError("exact float32 products need "
-                           "torch.set_float32_matmul_precision('highest')")
+    _require_full_precision(dtype)
     k = x.shape[-1]
     if k * w_max * x_max >= EXACT_LIMIT[dtype]:
         raise ValueError(f"no exact one-pass {dtype} product: k={k}, |w|<={w_max}, |x|<={x_max}")
