@@ -62,3 +62,18 @@ def test_the_image_speed_suite_names_its_missing_input(tmp_path, session):
     from benchmarks import image_speed
     with pytest.raises(FileNotFoundError, match="kodim01.png"):
         image_speed.run(tmp_path, True, session)
+
+
+def test_the_big_input_repeats_the_text_folders_in_path_order(tmp_path):
+    from benchmarks import big_input
+    for sub, files in {"text-train": {"b/x.txt": b"BBB", "a.txt": b"AA", "SHA256SUMS": b"no"},
+                       "text": {"c.txt": b"C", "PROVENANCE.md": b"no"}}.items():
+        for name, data in files.items():
+            (tmp_path / sub / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / sub / name).write_bytes(data)
+    out = tmp_path / "big.bin"
+    digest = big_input.build(tmp_path, 15, out)
+    assert out.read_bytes() == b"AABBBC" b"AABBBC" b"AAB"
+    assert digest == big_input.hashlib.sha256(out.read_bytes()).hexdigest()
+    with pytest.raises(FileNotFoundError, match="text"):
+        big_input.build(tmp_path / "none", 10, out)
