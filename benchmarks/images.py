@@ -44,11 +44,21 @@ def _baselines(images: list[np.ndarray], dims: int) -> dict:
     return out
 
 
-def _dataset(name: str, images: list[np.ndarray], note: str = "") -> dict:
+def _dataset(name: str, images: list[np.ndarray]) -> dict:
+    """A data set's entry with its baselines; the caller fills in ``arcodec``."""
     dims = sum(im.size for im in images)
     return {"name": name, "items": len(images), "dims": dims, "arcodec": None,
-            "arcodec_note": note or "no arcodec model for this kind of image yet",
             "baselines": _baselines(images, dims)}
+
+
+def _times(enc_s: float, n_enc: int, dec_s: float, n_dec: int, dims_per_item: float) -> dict:
+    """Mean seconds per item and microseconds per dimension, encode and decode."""
+    out = {"encode_s_mean": enc_s / n_enc, "encode_us_per_dim": 1e6 * enc_s / (n_enc * dims_per_item),
+           "decode_s_mean": None, "decode_us_per_dim": None}
+    if n_dec:
+        out.update(decode_s_mean=dec_s / n_dec,
+                   decode_us_per_dim=1e6 * dec_s / (n_dec * dims_per_item))
+    return out
 
 
 def _photos(name: str, images: list[np.ndarray], session, decode: int) -> dict:
@@ -72,12 +82,15 @@ def _photos(name: str, images: list[np.ndarray], session, decode: int) -> dict:
         payload, nll, files = payload + 8 * r.payload_bytes, nll + r.nll_bits, files + 8 * len(r.data)
     dims = d["dims"]
     dec = [x["decode_s"] for x in items if "decode_s" in x]
+    dec_dims = sum(im.size for im in images[:len(dec)])
+    times = _times(sum(x["encode_s"] for x in items), len(items), sum(dec), len(dec),
+                   dims / len(items))
+    if dec:     # the decoded images may differ in size from the mean
+        times["decode_us_per_dim"] = 1e6 * sum(dec) / dec_dims
     d.update(round_trip_exact=exact, overhead_ok=over, per_image=items,
              arcodec={"payload_bits_per_dim": payload / dims, "file_bits_per_dim": files / dims,
                       "int_nll_bits_per_dim": nll / dims, "model": "pixelcnn-photo",
-                      "encode_s_mean": float(np.mean([x["encode_s"] for x in items])),
-                      "decode_s_mean": float(np.mean(dec)) if dec else None,
-                      "decoded": len(dec)})
+                      **times, "decoded": len(dec)})
     return d
 
 
@@ -107,7 +120,7 @@ def _digits8(name: str, digits: np.ndarray, session, files: int, decode: int) ->
              arcodec={"payload_bits_per_dim": payload / dims, "file_bits_per_dim": fbits / dims,
                       "int_nll_bits_per_dim": nll / dims, "int_nll_all_bits_per_dim": nll_all,
                       "model": "pixelcnn-mnist", "files": files, "decoded": decode,
-                      "encode_s_mean": t_enc / files, "decode_s_mean": t_dec / max(decode, 1)})
+                      **_times(t_enc, files, t_dec, decode, 784)})
     return d
 
 
@@ -115,12 +128,18 @@ def _bilevel(name: str, digits: np.ndarray, session) -> dict:
     """Bilevel 28x28 digits: arcodec made-mnist per digit vs JBIG1 and image codecs, tiled."""
     payload = nll = files = 0
     exact = over = True
+    t_enc = t_dec = 0.0
+    n_dec = min(20, len(digits))
     for i, d in enumerate(digits):
+        t0 = time.perf_counter()
         r = arcodec.compress_image(d, "made-mnist", session)
+        t_enc += time.perf_counter() - t0
         over &= 8 * r.payload_bytes <= r.nll_bits * 1.001 + 64
         payload, nll, files = payload + 8 * r.payload_bytes, nll + r.nll_bits, files + 8 * len(r.data)
-        if i < 20:
+        if i < n_dec:
+            t0 = time.perf_counter()
             exact &= bool(np.array_equal(arcodec.decompress_image(r.data, session=session), d))
+            t_dec += time.perf_counter() - t0
     dims = digits.size
     tiled = baselines.tile(digits, 100)
     base = {"JBIG1 (pbmtojbg -q, tiled)": {"bits_per_dim": 8 * baselines.jbig1_bytes(tiled) / dims}
@@ -129,7 +148,8 @@ def _bilevel(name: str, digits: np.ndarray, session) -> dict:
     return {"name": name, "items": len(digits), "dims": dims, "round_trip_exact": exact,
             "overhead_ok": over,
             "arcodec": {"payload_bits_per_dim": payload / dims, "file_bits_per_dim": files / dims,
-                        "int_nll_bits_per_dim": nll / dims, "model": "made-mnist"},
+                        "int_nll_bits_per_dim": nll / dims, "model": "made-mnist",
+                        "decoded": n_dec, **_times(t_enc, len(digits), t_dec, n_dec, 784)},
             "baselines": base}
 
 
@@ -214,7 +234,7 @@ def markdown(r: dict) -> str:
             continue
         a = s["arcodec"]
         cell = (f"**{a['payload_bits_per_dim']:.4f}** payload, {a['file_bits_per_dim']:.4f} file, "
-                f"{a['int_nll_bits_per_dim']:.4f} NLL ({a['model']})" if a else s["arcodec_note"])
+                f"{a['int_nll_bits_per_dim']:.4f} NLL ({a['model']})" if a else "no model")
         vals = []
         for k in names:
             v = s["baselines"].get(k)
@@ -238,13 +258,19 @@ def markdown(r: dict) -> str:
     for s in r["sets"]:
         a = s.get("arcodec") or {}
         if a.get("model") == "pixelcnn-photo":
-            dec = (f", decode {a['decode_s_mean']:.1f} s per image ({a['decoded']} decoded, "
+            dec = (f", decode {a['decode_s_mean']:.1f} s per image "
+                   f"({a['decode_us_per_dim']:.1f} µs per sub-pixel; {a['decoded']} decoded, "
                    f"exact: {s['round_trip_exact']})" if a.get("decode_s_mean") else "")
-            lines.append(f"- {s['name']}: encode {a['encode_s_mean']:.1f} s per image{dec}.")
+            lines.append(f"- {s['name']}: encode {a['encode_s_mean']:.1f} s per image "
+                         f"({a['encode_us_per_dim']:.1f} µs per sub-pixel){dec}.")
         elif a.get("model") == "pixelcnn-mnist":
             lines.append(f"- {s['name']}: integer NLL of all {s['items']} digits "
                          f"{a['int_nll_all_bits_per_dim']:.4f} bits/dim; {a['files']} coded as "
                          f"files (payload/file/NLL above), {a['decoded']} decoded (exact: "
                          f"{s['round_trip_exact']}); encode {1000 * a['encode_s_mean']:.0f} ms, "
+                         f"decode {1000 * a['decode_s_mean']:.0f} ms per digit.")
+        elif a.get("model") == "made-mnist":
+            lines.append(f"- {s['name']}: all {s['items']} coded, {a['decoded']} decoded (exact: "
+                         f"{s['round_trip_exact']}); encode {1000 * a['encode_s_mean']:.1f} ms, "
                          f"decode {1000 * a['decode_s_mean']:.0f} ms per digit.")
     return "\n".join(lines)
