@@ -25,6 +25,13 @@ from . import image_speed, images, mnist_binary, photos, scaling, text, text_spe
 SUITES = {"mnist-binary": mnist_binary, "photos": photos, "images": images, "text": text,
           "scaling": scaling, "text-speed": text_speed, "image-speed": image_speed}
 SPEED_ONLY = {"text-speed", "image-speed"}     # not in the default set: the full suites time the same
+_MNIST = ("the MNIST idx files (t10k-images-idx3-ubyte.gz, train-images-idx3-ubyte.gz) from "
+          "http://yann.lecun.com/exdb/mnist/ into DATA/mnist/")
+_KODAK = "kodim01.png … kodim24.png from https://r0k.us/graphics/kodak/ into DATA/kodak/"
+_TEXT = ("the Canterbury corpus and bible.txt, world192.txt of the large corpus from "
+         "https://corpus.canterbury.ac.nz/ into DATA/text/cantrbry/ and DATA/text/large/")
+GET = {"mnist-binary": _MNIST, "images": _MNIST, "photos": _KODAK, "image-speed": _KODAK,
+       "text": _TEXT, "text-speed": _TEXT, "scaling": _TEXT}    # where a missing data set comes from
 
 
 def machine(session: arcodec.Session) -> dict:
@@ -68,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             r = mod.run(root, a.quick, session)
         except FileNotFoundError as e:
-            r = {"suite": name, "missing_data": str(e)}
-            md += [f"## {name}", "", f"missing data: {e}", ""]
+            r = {"suite": name, "missing_data": str(e), "get": GET[name]}
+            md += [f"## {name}", "", f"missing data: {e}. Get {GET[name]}.", ""]
             results.append(r)
             continue
         r["peak_rss_mb"] = peak_rss_mb()
@@ -91,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         print("benchmarks: FAILED (inexact round trip or payload over its NLL bound)",
               file=sys.stderr)
+    if all("missing_data" in r for r in results):
+        print(f"benchmarks: no data set found in {root} (see the messages above)",
+              file=sys.stderr)
+        return 2
     return 0 if ok else 1
 
 

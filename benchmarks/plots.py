@@ -131,5 +131,7 @@ def scaling(results: list[dict], out: Path) -> Path | None:
 
 
 def write_all(results: list[dict], out: Path) -> list[Path]:
+    """The plots the results allow (suites whose data was missing are left out)."""
+    results = [r for r in results if "missing_data" not in r]
     return [p for p in (payload_vs_nll(results, out), bits_per_codec(results, out),
                         scaling(results, out)) if p]

@@ -77,3 +77,15 @@ def test_the_big_input_repeats_the_text_folders_in_path_order(tmp_path):
     assert digest == big_input.hashlib.sha256(out.read_bytes()).hexdigest()
     with pytest.raises(FileNotFoundError, match="text"):
         big_input.build(tmp_path / "none", 10, out)
+
+
+def test_an_empty_data_dir_names_each_missing_set_and_where_to_get_it(tmp_path, capsys):
+    from benchmarks.__main__ import main
+    (tmp_path / "data").mkdir()
+    rc = main(["--quick", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+               "--suite", "photos", "--suite", "text"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "no data set found" in err
+    assert "no Kodak PNGs" in out and "r0k.us/graphics/kodak" in out
+    assert "corpus.canterbury.ac.nz" in out
+    assert (tmp_path / "out" / "results.json").exists()     # written, plots skipped, no crash
