@@ -116,10 +116,14 @@ def scaling(results: list[dict], out: Path) -> Path | None:
     r = next((r for r in results if r.get("suite") == "scaling"), None)
     if r is None:
         return None
-    panels = [([x["bytes"] for x in r["rows"]], r["rows"], "input bytes", "charrnn-text")]
+    panels = []         # a capped run may have no text or no image rows
+    if r.get("rows"):
+        panels.append(([x["bytes"] for x in r["rows"]], r["rows"], "input bytes", "charrnn-text"))
     if r.get("image_rows"):
         panels.append(([x["subpixels"] for x in r["image_rows"]], r["image_rows"],
                        "sub-pixels", "pixelcnn-photo"))
+    if not panels:
+        return None
     fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.5 * len(panels)), squeeze=False)
     for (a, b), args in zip(axes, panels):
         _time_and_memory(a, b, *args)

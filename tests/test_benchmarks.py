@@ -89,3 +89,15 @@ def test_an_empty_data_dir_names_each_missing_set_and_where_to_get_it(tmp_path, 
     assert "no Kodak PNGs" in out and "r0k.us/graphics/kodak" in out
     assert "corpus.canterbury.ac.nz" in out
     assert (tmp_path / "out" / "results.json").exists()     # written, plots skipped, no crash
+
+
+def test_the_scaling_plot_draws_only_the_inputs_that_were_run(tmp_path):
+    from benchmarks import plots
+    img = [{"subpixels": n, "encode_s": n / 1e4, "decode_s": n / 1e4, "peak_rss_mb": 300.0}
+           for n in (12_288, 49_152)]
+    r = {"suite": "scaling", "rows": [], "image_rows": img}
+    path = plots.scaling([r], tmp_path)
+    from PIL import Image
+    w, h = Image.open(path).size
+    assert w > h                     # one row of panels (images), not an empty text row above it
+    assert plots.scaling([{"suite": "scaling", "rows": [], "image_rows": []}], tmp_path) is None
