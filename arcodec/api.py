@@ -449,17 +449,24 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
 
 
 def info(arc: bytes) -> dict:
-    """Header fields of an .arc file, without decoding it."""
+    """Header fields of an .arc file, without decoding it. ``bits_per_dim`` is per ``unit``:
+    per byte of a byte file, per pixel of an image (the header does not hold the channels)."""
     hdr, payload, hlen = container.unpack(arc)
     name = "stored (no model)" if hdr.codec == STORED else "xz (no model)" \
         if hdr.codec == XZ_BYTES else hdr.model_name or zoo.shipped_name(
         hdr.model_code, hdr.weights_hash) or f"model #{hdr.model_code}"
-    dims = int(np.prod(hdr.dims)) if hdr.dims else 0
+    if hdr.codec in (BINARY_IMAGE, PNG_IMAGE):      # dims: height, width
+        unit, n = "pixel", int(np.prod(hdr.dims[:2])) if hdr.dims else 0
+        size = f"{hdr.dims[1]}x{hdr.dims[0]} pixels" if len(hdr.dims) >= 2 else "no pixels"
+    else:                                           # dims: length n (then streams, options)
+        unit, n = "byte", hdr.dims[0] if hdr.dims else 0
+        size = f"{n:,} bytes" + (f" in {hdr.dims[1]} stream{'s' * (hdr.dims[1] != 1)}"
+                                   if len(hdr.dims) > 1 else "")
     return {"model": name, "weights": hdr.weights_hash.hex(), "format_version": hdr.version,
-            "codec": hdr.codec, "shape": hdr.dims, "header_bytes": hlen,
-            "payload_bytes": len(payload), "file_bytes": len(arc),
-            "bits_per_dim": 8 * len(arc) / max(dims, 1),
-            "payload_bits_per_dim": 8 * len(payload) / max(dims, 1)}
+            "codec": hdr.codec, "shape": hdr.dims, "size": size, "unit": unit, "symbols": n,
+            "header_bytes": hlen, "payload_bytes": len(payload), "file_bytes": len(arc),
+            "bits_per_dim": 8 * len(arc) / max(n, 1),
+            "payload_bits_per_dim": 8 * len(payload) / max(n, 1)}
 
 
 def write_atomic(path: Path, data: bytes, force: bool, mode: int | None = None) -> None:

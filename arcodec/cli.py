@@ -159,8 +159,8 @@ def info(files) -> None:
     def one(f):
         d = api.info(api._read(f))
         click.echo(f"{f}: model {d['model']} (weights {d['weights']}), format v{d['format_version']}, "
-                   f"shape {'x'.join(map(str, d['shape']))}, header {d['header_bytes']} B, "
-                   f"payload {d['payload_bytes']} B, {d['bits_per_dim']:.4f} bits/dim "
+                   f"{d['size']}, header {d['header_bytes']} B, "
+                   f"payload {d['payload_bytes']} B, {d['bits_per_dim']:.4f} bits/{d['unit']} "
                    f"({d['payload_bits_per_dim']:.4f} payload)")
 
     _run_each(files, one)

@@ -91,6 +91,23 @@ def test_info_names_model_shape_and_sizes(tmp_path, test_digits):
     assert r.exit_code == 0 and "made-mnist" in r.output and "28x28" in r.output
 
 
+def test_info_gives_bits_per_byte_of_a_byte_file_and_width_x_height_of_an_image(tmp_path):
+    txt = tmp_path / "t.txt"
+    txt.write_bytes(b"the quick brown fox jumps over the lazy dog\n" * 8)
+    _run("compress", "--model", "charrnn-text", str(txt))
+    arc = tmp_path / "t.txt.arc"
+    d = info(arc.read_bytes())
+    assert d["unit"] == "byte" and d["symbols"] == 352
+    assert d["bits_per_dim"] == 8 * arc.stat().st_size / 352      # not over n x streams x options
+    r = _run("info", str(arc))
+    assert "352 bytes in 1 stream," in r.output and "bits/byte" in r.output
+    png = tmp_path / "wide.png"
+    Image.fromarray(np.full((6, 10, 3), 90, np.uint8)).save(png)
+    _run("compress", str(png))
+    r = _run("info", f"{png}.arc")
+    assert r.exit_code == 0 and "10x6 pixels" in r.output and "bits/pixel" in r.output
+
+
 def test_models_lists_made_mnist():
     r = _run("models")
     assert r.exit_code == 0 and "made-mnist" in r.output and "bits/dim" in r.output
