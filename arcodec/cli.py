@@ -200,7 +200,10 @@ def models() -> None:
     """List installed models with their domain and measured bits/dim; legacy weights (kept so
     that older files decode) are marked."""
     for m in zoo.shipped():
-        click.echo(f"{m.name:19} {m.domain:28} {m.bits_per_dim} bits/dim (test set)  "
+        meta = zoo.load_meta(m)
+        where = meta.get("test_set") or (f"{int(meta['val_bytes']):,} held-out bytes"
+                                         if "val_bytes" in meta else "its test split")
+        click.echo(f"{m.name:19} {m.domain:28} {m.bits_per_dim} bits/dim on {where}  "
                    f"sha256 {m.sha256[:12]}" + ("  legacy: decodes older files" if m.legacy else ""))
 
 
