@@ -51,14 +51,12 @@ def _dataset(name: str, images: list[np.ndarray]) -> dict:
             "baselines": _baselines(images, dims)}
 
 
-def _times(enc_s: float, n_enc: int, dec_s: float, n_dec: int, dims_per_item: float) -> dict:
-    """Mean seconds per item and microseconds per dimension, encode and decode."""
-    out = {"encode_s_mean": enc_s / n_enc, "encode_us_per_dim": 1e6 * enc_s / (n_enc * dims_per_item),
-           "decode_s_mean": None, "decode_us_per_dim": None}
-    if n_dec:
-        out.update(decode_s_mean=dec_s / n_dec,
-                   decode_us_per_dim=1e6 * dec_s / (n_dec * dims_per_item))
-    return out
+def _times(enc_s: float, enc_items: int, enc_dims: int,
+           dec_s: float, dec_items: int, dec_dims: int) -> dict:
+    """Mean seconds per item and microseconds per dimension of the items encoded / decoded."""
+    return {"encode_s_mean": enc_s / enc_items, "encode_us_per_dim": 1e6 * enc_s / enc_dims,
+            "decode_s_mean": dec_s / dec_items if dec_items else None,
+            "decode_us_per_dim": 1e6 * dec_s / dec_dims if dec_items else None}
 
 
 def _photos(name: str, images: list[np.ndarray], session, decode: int) -> dict:
@@ -82,11 +80,8 @@ def _photos(name: str, images: list[np.ndarray], session, decode: int) -> dict:
         payload, nll, files = payload + 8 * r.payload_bytes, nll + r.nll_bits, files + 8 * len(r.data)
     dims = d["dims"]
     dec = [x["decode_s"] for x in items if "decode_s" in x]
-    dec_dims = sum(im.size for im in images[:len(dec)])
-    times = _times(sum(x["encode_s"] for x in items), len(items), sum(dec), len(dec),
-                   dims / len(items))
-    if dec:     # the decoded images may differ in size from the mean
-        times["decode_us_per_dim"] = 1e6 * sum(dec) / dec_dims
+    times = _times(sum(x["encode_s"] for x in items), len(items), dims,
+                   sum(dec), len(dec), sum(im.size for im in images[:len(dec)]))
     d.update(round_trip_exact=exact, overhead_ok=over, per_image=items,
              arcodec={"payload_bits_per_dim": payload / dims, "file_bits_per_dim": files / dims,
                       "int_nll_bits_per_dim": nll / dims, "model": "pixelcnn-photo",
@@ -120,7 +115,7 @@ def _digits8(name: str, digits: np.ndarray, session, files: int, decode: int) ->
              arcodec={"payload_bits_per_dim": payload / dims, "file_bits_per_dim": fbits / dims,
                       "int_nll_bits_per_dim": nll / dims, "int_nll_all_bits_per_dim": nll_all,
                       "model": "pixelcnn-mnist", "files": files, "decoded": decode,
-                      **_times(t_enc, files, t_dec, decode, 784)})
+                      **_times(t_enc, files, 784 * files, t_dec, decode, 784 * decode)})
     return d
 
 
@@ -149,7 +144,8 @@ def _bilevel(name: str, digits: np.ndarray, session) -> dict:
             "overhead_ok": over,
             "arcodec": {"payload_bits_per_dim": payload / dims, "file_bits_per_dim": files / dims,
                         "int_nll_bits_per_dim": nll / dims, "model": "made-mnist",
-                        "decoded": n_dec, **_times(t_enc, len(digits), t_dec, n_dec, 784)},
+                        "decoded": n_dec,
+                        **_times(t_enc, len(digits), dims, t_dec, n_dec, 784 * n_dec)},
             "baselines": base}
 
 
