@@ -32,19 +32,20 @@ def sources(root: Path) -> list[Path]:
 
 def build(root: Path, n: int, out: Path) -> str:
     """Write the first n bytes of the repeated concatenation to out; return its sha256 hex."""
+    files = sources(root)
+    if n and not any(p.stat().st_size for p in files):
+        raise ValueError("the text folders hold no bytes")
     h, left = hashlib.sha256(), n
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as f:
         while left:
-            before = left
-            for p in sources(root):
+            for p in files:
                 chunk = p.read_bytes()[:left]
-                f.write(chunk), h.update(chunk)
+                f.write(chunk)
+                h.update(chunk)
                 left -= len(chunk)
                 if not left:
                     break
-            if left == before:
-                raise ValueError("the text folders hold no bytes")
     tmp.replace(out)
     return h.hexdigest()
 

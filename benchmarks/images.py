@@ -18,8 +18,9 @@ from PIL import Image
 import arcodec
 from arcodec.train.data import binarize, mnist, read_idx_images
 
-from . import baselines
+from . import baselines, within_bound
 
+QUICK_CROP = np.s_[200:328, 300:492]     # --quick: one 192x128 crop of kodim01 (rows, cols)
 FASHION_DIRS = ["fashion-mnist", "/usr/share/datasets/fashion-mnist"]  # under data dir, Debian
 
 
@@ -75,7 +76,7 @@ def _photos(name: str, images: list[np.ndarray], session, decode: int) -> dict:
             row["decode_s"] = time.perf_counter() - t1
             row["exact"] = bool(np.array_equal(back, im))
             exact &= row["exact"]
-        over &= 8 * r.payload_bytes <= r.nll_bits * 1.001 + 64
+        over &= within_bound(8 * r.payload_bytes, r.nll_bits)
         items.append(row)
         payload, nll, files = payload + 8 * r.payload_bytes, nll + r.nll_bits, files + 8 * len(r.data)
     dims = d["dims"]
@@ -108,7 +109,7 @@ def _digits8(name: str, digits: np.ndarray, session, files: int, decode: int) ->
             t0 = time.perf_counter()
             exact &= bool(np.array_equal(arcodec.decompress_image(r.data, session=session), x))
             t_dec += time.perf_counter() - t0
-        over &= 8 * r.payload_bytes <= r.nll_bits * 1.001 + 64
+        over &= within_bound(8 * r.payload_bytes, r.nll_bits)
         payload, nll, fbits = payload + 8 * r.payload_bytes, nll + r.nll_bits, fbits + 8 * len(r.data)
     dims = files * 784
     d.update(round_trip_exact=exact, overhead_ok=over,
@@ -129,7 +130,7 @@ def _bilevel(name: str, digits: np.ndarray, session) -> dict:
         t0 = time.perf_counter()
         r = arcodec.compress_image(d, "made-mnist", session)
         t_enc += time.perf_counter() - t0
-        over &= 8 * r.payload_bytes <= r.nll_bits * 1.001 + 64
+        over &= within_bound(8 * r.payload_bytes, r.nll_bits)
         payload, nll, files = payload + 8 * r.payload_bytes, nll + r.nll_bits, files + 8 * len(r.data)
         if i < n_dec:
             t0 = time.perf_counter()
@@ -193,7 +194,7 @@ def run_photos(data_dir, quick: bool, session) -> dict:
         raise FileNotFoundError(f"no Kodak PNGs in {root / 'kodak'}")
     sets = []
     if quick:       # one 192x128 crop of one image: seconds, not minutes
-        k_imgs = [np.asarray(Image.open(kodak[0]).convert("RGB"))[200:328, 300:492].copy()]
+        k_imgs = [np.asarray(Image.open(kodak[0]).convert("RGB"))[QUICK_CROP].copy()]
         k_name = "Kodak (1 crop 192x128 of kodim01, RGB)"
     else:
         k_imgs = [np.asarray(Image.open(p).convert("RGB")) for p in kodak]

@@ -13,7 +13,7 @@ import arcodec
 from arcodec import zoo
 from arcodec.codecs import bytes_stream
 
-from . import baselines
+from . import baselines, within_bound
 
 QUICK_FILES = ["cantrbry/alice29.txt", "cantrbry/fields.c", "cantrbry/grammar.lsp",
                "cantrbry/xargs.1", "cantrbry/cp.html"]
@@ -51,7 +51,7 @@ def _one(path: Path, session, adapt: bool = False, limit: int | None = None) -> 
             "int_nll_bits_per_byte": r.nll_bits / n,
             "plain_nll_bits_per_byte": None if adapt else _plain_nll(data, session) / n,
             "within_bound": bool(len(data) == 0 or
-                                 8 * model_payload <= r.nll_bits * 1.001 + 64),
+                                 within_bound(8 * model_payload, r.nll_bits)),
             "round_trip_exact": back == data, "encode_s": t_enc, "decode_s": t_dec,
             "encode_kb_per_s": len(data) / 1000 / t_enc, "decode_kb_per_s": len(data) / 1000 / t_dec}
 

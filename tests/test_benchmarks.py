@@ -77,6 +77,13 @@ def test_the_big_input_repeats_the_text_folders_in_path_order(tmp_path):
     assert digest == big_input.hashlib.sha256(out.read_bytes()).hexdigest()
     with pytest.raises(FileNotFoundError, match="text"):
         big_input.build(tmp_path / "none", 10, out)
+    for f in (tmp_path / "text-train").rglob("*"):
+        if f.is_file():
+            f.write_bytes(b"")
+    (tmp_path / "text" / "c.txt").write_bytes(b"")
+    with pytest.raises(ValueError, match="no bytes"):
+        big_input.build(tmp_path, 10, tmp_path / "empty.bin")
+    assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / "empty.bin").exists()
 
 
 def test_an_empty_data_dir_names_each_missing_set_and_where_to_get_it(tmp_path, capsys):
@@ -101,3 +108,14 @@ def test_the_scaling_plot_draws_only_the_inputs_that_were_run(tmp_path):
     w, h = Image.open(path).size
     assert w > h                     # one row of panels (images), not an empty text row above it
     assert plots.scaling([{"suite": "scaling", "rows": [], "image_rows": []}], tmp_path) is None
+
+
+def test_the_pass_bound_is_a_tenth_of_a_percent_plus_eight_bytes():
+    from benchmarks import within_bound
+    assert within_bound(1065, 1000) and not within_bound(1066, 1000)   # 1000 * 1.001 + 64
+    assert within_bound(64, 0) and not within_bound(65, 0)
+
+
+def test_every_suite_says_where_its_data_comes_from():
+    from benchmarks.__main__ import GET, SUITES
+    assert set(GET) == set(SUITES)
