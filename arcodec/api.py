@@ -456,8 +456,8 @@ def info(arc: bytes) -> dict:
         if hdr.codec == XZ_BYTES else hdr.model_name or zoo.shipped_name(
         hdr.model_code, hdr.weights_hash) or f"model #{hdr.model_code}"
     if hdr.codec in (BINARY_IMAGE, PNG_IMAGE):      # dims: height, width
-        unit, n = "pixel", int(np.prod(hdr.dims[:2])) if hdr.dims else 0
-        size = f"{hdr.dims[1]}x{hdr.dims[0]} pixels" if len(hdr.dims) >= 2 else "no pixels"
+        h, w = (list(hdr.dims) + [0, 0])[:2]
+        unit, n, size = "pixel", h * w, f"{w}x{h} pixels"
     else:                                           # dims: length n (then streams, options)
         unit, n = "byte", hdr.dims[0] if hdr.dims else 0
         size = f"{n:,} bytes" + (f" in {hdr.dims[1]} stream{'s' * (hdr.dims[1] != 1)}"
