@@ -32,3 +32,20 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
         return IntPixelCNN(PixelCNNConfig(**config), tensors, device=device,
                            dtype=dtype or torch.float32)
     raise ModelError(f"unknown model architecture {arch!r}")
+
+
+def build_float_model(arch: str, config: dict, tensors: dict[str, torch.Tensor]):
+    """The float network whose weights are a weight file's integer tensors (float64, CPU, eval
+    mode): the float model of the shipped weights, for the float-vs-integer NLL gap. Each
+    model's ``to_float`` is the exact inverse of its ``to_integer``."""
+    if arch == "made":
+        from .made import MADEConfig, to_float
+        return to_float(MADEConfig(**config), tensors)
+    if arch == "charrnn":
+        from .charrnn import CharRNNConfig, to_float
+        return to_float(CharRNNConfig(**config), tensors)
+    if arch == "pixelcnn":
+        from .pixelcnn import PixelCNNConfig
+        from .pixelcnn_int import to_float
+        return to_float(PixelCNNConfig(**config), tensors)
+    raise ModelError(f"unknown model architecture {arch!r}")

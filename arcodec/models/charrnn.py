@@ -161,6 +161,28 @@ def to_integer(model: CharRNN) -> dict[str, torch.Tensor]:
     return t
 
 
+@torch.no_grad()
+def to_float(cfg: CharRNNConfig, t: dict[str, torch.Tensor]) -> CharRNN:
+    """The float64 ``CharRNN`` whose weights are the integer model's (inverse of ``to_integer``:
+    ``to_integer(to_float(cfg, t)) == t``). The gate table is its input path: the embedding is
+    the identity on 256 one-hot bytes (``embed`` = 256), the input weights the table, the
+    biases zero. ``mode="fast"`` is the float model of the shipped weights."""
+    hq = 2 ** (cfg.h_bits - 1) - 1
+    acc_unit = t["m_z"].double() / 2.0**32 / Z_ONE            # real value of 1 acc unit (4H,)
+    out_unit = t["m_o"].double() / 2.0**32 / LOGIT_ONE        # ... of 1 output acc unit (256,)
+    model = CharRNN(CharRNNConfig(cfg.hidden, 256, cfg.h_bits, cfg.weight_bits,
+                                  cfg.freq_bits)).double()
+    model.emb.weight.copy_(torch.eye(256, dtype=torch.float64))
+    lstm = model.lstm
+    lstm.weight_ih_l0.copy_((t["x"].double() * acc_unit).T)
+    lstm.bias_ih_l0.zero_()
+    lstm.bias_hh_l0.zero_()
+    lstm.weight_hh_l0.copy_(t["w_h"].double() * (acc_unit * hq)[:, None])
+    model.out.weight.copy_(t["w_o"].double() * (out_unit * hq)[:, None])
+    model.out.bias.copy_(t["b_o"].double() * out_unit)
+    return model.eval()
+
+
 class IntCharRNN:
     """Integer-exact byte LSTM. ``step`` is the only place the recurrence is computed: the encoder
     runs it over all positions and the decoder one position at a time, so both produce

@@ -78,19 +78,26 @@ class MADE(nn.Module):
         w = self.direct.weight if i == len(self.layers) else self.layers[i].weight
         return fake_quant_weight(w * self.mask(i), self.cfg.weight_bits)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, quant: bool = True) -> torch.Tensor:
+        """``quant``: weights and activations on the integer model's grid (QAT); False: the
+        same weights in plain float arithmetic (ReLU, no rounding or clipping)."""
+        def weight(i: int) -> torch.Tensor:
+            if quant:
+                return self.qweight(i)
+            w = self.direct.weight if i == len(self.layers) else self.layers[i].weight
+            return w * self.mask(i)
         h = x
         for i, layer in enumerate(self.layers):
-            h = nn.functional.linear(h, self.qweight(i), layer.bias)
+            h = nn.functional.linear(h, weight(i), layer.bias)
             if i < len(self.acts):
-                h = self.acts[i](h)
+                h = self.acts[i](h) if quant else torch.relu(h)
         if self.direct is not None:
-            h = h + nn.functional.linear(x, self.qweight(len(self.layers)))
+            h = h + nn.functional.linear(x, weight(len(self.layers)))
         return h
 
-    def nll_bits(self, x: torch.Tensor) -> torch.Tensor:
+    def nll_bits(self, x: torch.Tensor, quant: bool = True) -> torch.Tensor:
         """(N, D) binary -> (N,) negative log2-likelihood of each image."""
-        logits = self(x)
+        logits = self(x, quant)
         nats = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
         return nats.sum(dim=1) / torch.log(torch.tensor(2.0))
 
@@ -137,6 +144,41 @@ def to_integer(model: MADE) -> dict[str, torch.Tensor]:
             add("d", (model.direct.weight * model.mask(n)).double(), None, 1.0, 1, LOGIT_ONE)
             del t["bd"]
     return t
+
+
+@torch.no_grad()
+def to_float(cfg: MADEConfig, t: dict[str, torch.Tensor]) -> MADE:
+    """The float64 ``MADE`` whose weights are the integer model's (inverse of ``to_integer``:
+    ``to_integer(to_float(cfg, t)) == t``). ``forward(x, quant=False)`` is the float model of
+    the shipped weights.
+
+    A multiplier only fixes ``weight scale * input scale / output scale``. The activation scales
+    are read from rows whose weights are all masked (their weight scale is 1, so the ratio is
+    the input scale over the output's); a hidden layer without such a row in the next layer
+    gets scale 1, which changes nothing else: ReLU commutes with positive scales.
+    """
+    model = MADE(cfg).double()
+    n = len(model.layers)
+
+    def ratio(key: str) -> torch.Tensor:
+        return t[f"m{key}"].double() / 2.0 ** int(t[f"s{key}"])
+
+    out_scale = [1.0] * (n - 1) + [1 / LOGIT_ONE]       # layer i's output unit (logits: 1/64)
+    for i in range(n - 1, 0, -1):                          # input scale of layer i from a
+        zero = (t[f"w{i}"] == 0).all(1).nonzero().flatten()   # masked row, back to front
+        if len(zero):
+            out_scale[i - 1] = float(ratio(str(i))[zero[0]]) * out_scale[i]
+    in_scale = 1.0
+    for i, layer in enumerate(model.layers):
+        s = ratio(str(i)) * out_scale[i] / in_scale
+        layer.weight.copy_(t[f"w{i}"].double() * s[:, None])
+        layer.bias.copy_(t[f"b{i}"].double() * s * in_scale)
+        if i < n - 1:
+            model.acts[i].clip.fill_(out_scale[i] * (2**cfg.act_bits - 1))
+        in_scale = out_scale[i]
+    if model.direct is not None:
+        model.direct.weight.copy_(t["wd"].double() * (ratio("d") / LOGIT_ONE)[:, None])
+    return model.eval()
 
 
 class IntMADE:

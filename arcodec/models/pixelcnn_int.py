@@ -81,6 +81,50 @@ def to_integer(model: PixelCNN) -> dict[str, torch.Tensor]:
     return t
 
 
+def _unpack(t: dict, name: str, out_one) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse of ``_pack``: (O, K) float64 effective weights and (O,) bias on the int grid."""
+    s = t[f"{name}.m"].double() / 2.0**SHIFT / torch.as_tensor(out_one, dtype=torch.float64)
+    return t[f"{name}.w"].double() * s[:, None], t[f"{name}.b"].double() * s
+
+
+@torch.no_grad()
+def to_float(cfg: PixelCNNConfig, t: dict[str, torch.Tensor]) -> PixelCNN:
+    """The float64 ``PixelCNN`` whose weights are the integer model's (inverse of
+    ``to_integer``: ``to_integer(to_float(cfg, t)) == t``). Its ``forward(p, quant=False)`` is
+    the float model of the shipped weights: float activations, exact tanh / sigmoid, float
+    softmax; ``quant=True`` is the QAT grid."""
+    model = PixelCNN(cfg).double()
+    for i, L in enumerate(model.layers):
+        u_in = U_IMG if i == 0 else 1 / G_MAX      # units of the v input and the h input
+        u_h = U_IMG if i == 0 else 1 / H_ONE
+        w, b = _unpack(t, f"l{i}.v", Z_ONE)
+        L.v.weight.copy_((w / u_in).view_as(L.v.weight))
+        L.v.bias.copy_(b)
+        w, b = _unpack(t, f"l{i}.h", Z_ONE)
+        k = L.h.weight[0].numel()
+        L.h.weight.copy_((w[:, :k] / u_h).view_as(L.h.weight))
+        L.link.weight.copy_((w[:, k:] * G_MAX).view_as(L.link.weight))
+        L.h.bias.copy_(b)
+        for conv, key, one in ((L.res, "r", H_ONE), (L.skip, "s", S_ONE)):
+            w, b = _unpack(t, f"l{i}.{key}", one)
+            conv.weight.copy_((w * G_MAX).view_as(conv.weight))
+            conv.bias.copy_(b)
+    w, b = _unpack(t, "head1", S_ONE)
+    model.head1.weight.copy_((w * S_ONE).view_as(model.head1.weight))
+    model.head1.bias.copy_(b)
+    c = cfg.channels
+    out_one = torch.full((model.head2.out_channels,), float(LOGIT_ONE), dtype=torch.float64)
+    out_one[256 * c:256 * c + c] = MU_ONE * MU_SCALE
+    out_one[256 * c + c:] = T_ONE
+    w, b = _unpack(t, "head2", out_one)
+    model.head2.weight.copy_((w * S_ONE).view_as(model.head2.weight))
+    model.head2.bias.copy_(b)
+    if cfg.laplace:
+        w, _ = _unpack(t, "linpred", MU_ONE)
+        model.lin_pred.copy_((w / 0.5).view_as(model.lin_pred))
+    return model.eval()
+
+
 class _Lin:
     """One integer linear map: int8 weights (as ``dtype``), int64 bias and multiplier.
     ``acc(x)`` is the exact product (no bias); ``out(acc)`` adds the bias and requantises:
