@@ -13,7 +13,7 @@ import arcodec
 from arcodec import zoo
 from arcodec.codecs import bytes_stream
 
-from . import baselines, within_bound
+from . import baselines, nll_gap, within_bound
 
 QUICK_FILES = ["cantrbry/alice29.txt", "cantrbry/fields.c", "cantrbry/grammar.lsp",
                "cantrbry/xargs.1", "cantrbry/cp.html"]
@@ -50,6 +50,7 @@ def _one(path: Path, session, adapt: bool = False, limit: int | None = None) -> 
             "model_payload_bits_per_byte": 8 * model_payload / n,
             "int_nll_bits_per_byte": r.nll_bits / n,
             "plain_nll_bits_per_byte": None if adapt else _plain_nll(data, session) / n,
+            "float_nll_bits_per_byte": None if adapt else _float_nll(data, session) / n,
             "within_bound": bool(len(data) == 0 or
                                  within_bound(8 * model_payload, r.nll_bits)),
             "round_trip_exact": back == data, "encode_s": t_enc, "decode_s": t_dec,
@@ -60,6 +61,12 @@ def _plain_nll(data: bytes, session) -> float:
     """Integer NLL in bits of the model alone (no context mixing, no adaptation)."""
     im = session.model(session.resolve("charrnn-text"))[1]
     return bytes_stream.encode(im, data, bytes_stream.streams_for(len(data)))[1]
+
+
+def _float_nll(data: bytes, session) -> float:
+    """NLL in bits of the float model of the shipped weights, over the coder's streams."""
+    fm = nll_gap.float_model(session, "charrnn-text")[0]
+    return nll_gap.charrnn_float_bits(fm, data, bytes_stream.streams_for(len(data)))
 
 
 def stream_cost(data: bytes, session) -> dict:
@@ -140,9 +147,9 @@ def throughput(data: bytes, session, mix: bool = True) -> dict:
 def markdown(r: dict) -> str:
     names = list(r["baselines"])
     adapt = {a["file"]: a for a in r.get("adapt", [])}
-    head = ("| file | bytes | arcodec | bits/byte | arcodec --adapt | model alone bits/byte | "
-            "mixed bits/byte (→ adapt) | " + " | ".join(names) + " |")
-    rows = [head, "|" + " --- |" * (7 + len(names))]
+    head = ("| file | bytes | arcodec | bits/byte | arcodec --adapt | float model bits/byte | "
+            "model alone bits/byte | mixed bits/byte (→ adapt) | " + " | ".join(names) + " |")
+    rows = [head, "|" + " --- |" * (8 + len(names))]
     for f in r["files"]:
         cells = []
         for n in names:
@@ -153,7 +160,7 @@ def markdown(r: dict) -> str:
         rows.append(f"| {f['file']} | {f['bytes']:,} | {f['arc_bytes']:,}{via} | "
                     f"{8 * f['arc_bytes'] / max(f['bytes'], 1):.3f} | "
                     f"{'' if a is None else format(a['arc_bytes'], ',')} | "
-                    f"{f['plain_nll_bits_per_byte']:.3f} | "
+                    f"{f['float_nll_bits_per_byte']:.3f} | {f['plain_nll_bits_per_byte']:.3f} | "
                     f"{f['int_nll_bits_per_byte']:.3f}"
                     f"{'' if a is None else ' → %.3f' % a['int_nll_bits_per_byte']} | "
                     + " | ".join(cells) + " |")
@@ -181,7 +188,8 @@ def markdown(r: dict) -> str:
              f"{c['streams']} streams {c['bits_per_byte_streams']:.4f} bits/byte vs one stream "
              f"{c['bits_per_byte_one_stream']:.4f} ({c['cost_pct']:+.2f}%).",
              "", "arcodec: the .arc file as `arcodec compress` writes it (the default model, or "
-             "xz / stored where that is smaller: marked); model alone: the integer model's NLL "
+             "xz / stored where that is smaller: marked); float model: the shipped weights in "
+             "float arithmetic over the same streams; model alone: the integer model's NLL "
              "(`--no-mix`); mixed: the NLL of the coded tables, the model mixed with the "
              "file's own statistics (the default; → with --adapt)."]
     if gains:
