@@ -61,3 +61,23 @@ def test_the_float_text_nll_is_the_sum_over_the_coders_streams(session, data_dir
                 for a, b in zip(starts, ends))
     assert nll_gap.charrnn_float_bits(fm, data, 3, window=7) == pytest.approx(parts, rel=1e-6)
     assert parts / bytes_stream.encode(im, data, 3)[1] == pytest.approx(1, abs=0.02)
+
+
+def test_training_can_start_from_a_shipped_model_of_the_recipes_architecture():
+    from arcodec.models.pixelcnn import PixelCNNConfig
+    from arcodec.train.pixelcnn import RECIPES, init_model
+    model = init_model("pixelcnn-mnist", PixelCNNConfig(**RECIPES["mnist"]["cfg"]))
+    assert model.training and next(model.parameters()).dtype == torch.float32
+    lm = zoo.load(zoo.resolve("pixelcnn-mnist"))
+    assert torch.equal(pixelcnn_to_integer(model.double())["head2.w"], lm.tensors["head2.w"])
+    with pytest.raises(SystemExit, match="not this recipe's"):
+        init_model("pixelcnn-mnist", PixelCNNConfig(**RECIPES["photo"]["cfg"]))
+
+
+def test_photo_training_names_a_folder_with_too_few_photos(tmp_path):
+    from arcodec.train.pixelcnn import load_photos
+    (tmp_path / "photos-train").mkdir()
+    for i in range(3):
+        Image.new("RGB", (40, 40)).save(tmp_path / "photos-train" / f"{i}.png")
+    with pytest.raises(FileNotFoundError, match="3 photos in .*more than 8"):
+        load_photos(str(tmp_path), "train")

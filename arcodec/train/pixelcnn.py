@@ -11,7 +11,10 @@
 
 Training runs for ``--steps`` steps or, with ``--minutes``, a wall-time budget (the schedule
 then follows elapsed time): Adam with cosine decay; the last ``--qat`` fraction of the run trains on the integer grid (quantisation-aware). A checkpoint is written every
-``--ckpt`` steps and at the end (``last.safetensors``); ``--resume`` continues a run. The float
+``--ckpt`` steps and at the end (``last.safetensors``); ``--resume`` continues a run;
+``--init MODEL`` starts from a model's weights (a shipped name or a .safetensors file: its
+float twin, ``models.build_float_model``), e.g. to train a shipped model further or to fine-tune
+it on other images; its config must be the recipe's. The float
 checkpoint taken just before QAT starts is kept as ``float.safetensors`` (its NLL is reported
 as the float model's).
 """
@@ -52,6 +55,10 @@ def load_photos(root: str | None, split: str) -> list[np.ndarray]:
     files = sorted([*d.glob("*.png"), *d.glob("*.webp")])   # lossless WebP copies too
     if not files:
         raise FileNotFoundError(f"no PNG files in {d} (see the data dir's PROVENANCE.md)")
+    if len(files) <= N_VAL_PHOTO_FILES:
+        raise FileNotFoundError(f"{len(files)} photos in {d}: training needs more than "
+                                f"{N_VAL_PHOTO_FILES} (the last {N_VAL_PHOTO_FILES} by name are "
+                                "held out for validation)")
     files = files[:-N_VAL_PHOTO_FILES] if split == "train" else files[-N_VAL_PHOTO_FILES:]
     return [np.asarray(Image.open(f).convert("RGB")).transpose(2, 0, 1).copy() for f in files]
 
@@ -130,9 +137,13 @@ def train(a) -> None:
     dev = torch.device(a.device)
     data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
+    init_label = getattr(a, "init_label", None)       # provenance of --init weights
     if a.resume and (out / "last.safetensors").exists():
         model, step, info = load_ckpt(out / "last.safetensors")
         total, done_min = info["total_steps"], info.get("minutes", 0.0)
+        init_label = info.get("init", init_label)
+    elif getattr(a, "init", None):
+        model, step, total = init_model(a.init, PixelCNNConfig(**rec["cfg"])), 0, a.steps
     else:
         cfg = PixelCNNConfig(**rec["cfg"])
         model, step, total = PixelCNN(cfg), 0, a.steps
@@ -171,6 +182,7 @@ def train(a) -> None:
         last = progress() >= 1
         if step % a.ckpt == 0 or last:
             info = {"step": step, "total_steps": total, "train_bits": run / seen,
+                    **({"init": init_label} if init_label else {}),
                     "val_bits": evaluate(model, data.val, quant), "quant": quant,
                     "lr": lr, "minutes": done_min + (time.time() - t0) / 60}
             print(json.dumps(info), flush=True)
@@ -178,6 +190,17 @@ def train(a) -> None:
             log.flush()
             save_ckpt(model, opt, step, info, out / "last.safetensors")
             run, seen = 0.0, 0
+
+
+def init_model(spec: str, cfg: PixelCNNConfig) -> PixelCNN:
+    """The float32 PixelCNN of a model's weights (registry name or path) to train further."""
+    from .. import zoo
+    from ..models import build_float_model
+    lm = zoo.load(zoo.resolve(spec))
+    if lm.arch != "pixelcnn" or PixelCNNConfig(**lm.config) != cfg:
+        raise SystemExit(f"--init {spec}: its architecture is not this recipe's "
+                         f"({lm.arch} {lm.config} vs {asdict(cfg)})")
+    return build_float_model(lm.arch, lm.config, lm.tensors).float().train()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,9 +222,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=0, help="examples per step (0: the recipe's)")
     ap.add_argument("--crop", type=int, default=0, help="photo crop side (0: the recipe's)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default=None, help="start from this model's weights (registry "
+                    "name or .safetensors path)")
     ap.add_argument("--register", action="store_true")
     a = ap.parse_args(argv)
     if a.command == "train":
+        a.init_label = None
+        if a.init:
+            from .. import zoo
+            a.init_label = f"{a.init} (weights {zoo.resolve(a.init).sha256[:8]})"
         train(a)
     else:
         from .pixelcnn_export import export

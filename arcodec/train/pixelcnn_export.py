@@ -50,7 +50,8 @@ def export(a) -> None:
             "train_data": "MNIST train split, first 55,000 (last 5,000 validation)"
             if a.recipe == "mnist" else "photos-train/ (all but the last 8 files), 32x32 crops",
             "recipe": f"python -m arcodec.train.pixelcnn train --recipe {a.recipe} "
-                      f"(stopped at step {step}, {info.get('minutes', 0):.0f} min); export",
+                      + (f"--init {info['init']} " if info.get("init") else "")
+                      + f"(stopped at step {step}, {info.get('minutes', 0):.0f} min); export",
             "test_set": test_name,
             "test_bits_float": f"{res['float']:.4f}", "test_bits_qat": f"{res['qat']:.4f}",
             "test_bits_int": f"{res['int']:.4f}", "test_bits_per_dim": f"{res['int']:.4f}"}
