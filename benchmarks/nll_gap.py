@@ -59,7 +59,7 @@ def pixelcnn_float_bits(fm, pixels: np.ndarray, band: int = 64) -> float:
     """Float NLL in bits of one (H, W[, C]) image, computed in bands of ``band`` rows, each
     with the rows above it that its conditionals see (the receptive field, with room to
     spare), so memory does not grow with the image."""
-    p = torch.from_numpy(np.ascontiguousarray(pixels))
+    p = torch.from_numpy(np.array(pixels))                 # a writable copy
     p = (p[None, None] if p.ndim == 2 else p.permute(2, 0, 1)[None]).to(
         next(fm.parameters()).device)
     ctx = 2 * (fm.cfg.first_r + fm.cfg.layers)
