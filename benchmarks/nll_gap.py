@@ -149,7 +149,7 @@ def run(data_dir, quick: bool, session) -> dict:
         it = sum(arcodec.compress_image(np.ascontiguousarray(x), "pixelcnn-photo",
                                         session).nll_bits for x in ims)
         rows.append(_row("pixelcnn-photo", name, len(ims), sum(x.size for x in ims), fl, it))
-    fm, im = float_model(session, "charrnn-text")
+    fm, _ = float_model(session, "charrnn-text")
     troot = root / "text"
     files = [f for f in (text.QUICK_FILES if quick else text.FULL_FILES) if (troot / f).exists()]
     if len(files) < len(text.QUICK_FILES if quick else text.FULL_FILES):
@@ -164,9 +164,8 @@ def run(data_dir, quick: bool, session) -> dict:
         size = 0
         for f in fs:
             data = (troot / f).read_bytes()
-            n_str = bytes_stream.streams_for(len(data))
-            fl += charrnn_float_bits(fm, data, n_str)
-            it += bytes_stream.encode(im, data, n_str)[1]
+            fl += charrnn_float_bits(fm, data, bytes_stream.streams_for(len(data)))
+            it += text.plain_nll(data, session)
             size += len(data)
         rows.append(_row("charrnn-text", f"{name} ({len(fs)} files; the model alone)",
                          len(fs), size, fl, it))

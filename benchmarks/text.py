@@ -49,21 +49,21 @@ def _one(path: Path, session, adapt: bool = False, limit: int | None = None) -> 
             "payload_bits_per_byte": 8 * r.payload_bytes / n,
             "model_payload_bits_per_byte": 8 * model_payload / n,
             "int_nll_bits_per_byte": r.nll_bits / n,
-            "plain_nll_bits_per_byte": None if adapt else _plain_nll(data, session) / n,
-            "float_nll_bits_per_byte": None if adapt else _float_nll(data, session) / n,
+            "plain_nll_bits_per_byte": None if adapt else plain_nll(data, session) / n,
+            "float_nll_bits_per_byte": None if adapt else float_nll(data, session) / n,
             "within_bound": bool(len(data) == 0 or
                                  within_bound(8 * model_payload, r.nll_bits)),
             "round_trip_exact": back == data, "encode_s": t_enc, "decode_s": t_dec,
             "encode_kb_per_s": len(data) / 1000 / t_enc, "decode_kb_per_s": len(data) / 1000 / t_dec}
 
 
-def _plain_nll(data: bytes, session) -> float:
+def plain_nll(data: bytes, session) -> float:
     """Integer NLL in bits of the model alone (no context mixing, no adaptation)."""
     im = session.model(session.resolve("charrnn-text"))[1]
     return bytes_stream.encode(im, data, bytes_stream.streams_for(len(data)))[1]
 
 
-def _float_nll(data: bytes, session) -> float:
+def float_nll(data: bytes, session) -> float:
     """NLL in bits of the float model of the shipped weights, over the coder's streams."""
     fm = nll_gap.float_model(session, "charrnn-text")[0]
     return nll_gap.charrnn_float_bits(fm, data, bytes_stream.streams_for(len(data)))

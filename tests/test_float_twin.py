@@ -66,7 +66,8 @@ def test_the_float_text_nll_is_the_sum_over_the_coders_streams(session, data_dir
 def test_training_can_start_from_a_shipped_model_of_the_recipes_architecture():
     from arcodec.models.pixelcnn import PixelCNNConfig
     from arcodec.train.pixelcnn import RECIPES, init_model
-    model = init_model("pixelcnn-mnist", PixelCNNConfig(**RECIPES["mnist"]["cfg"]))
+    model, label = init_model("pixelcnn-mnist", PixelCNNConfig(**RECIPES["mnist"]["cfg"]))
+    assert label == f"pixelcnn-mnist (weights {zoo.resolve('pixelcnn-mnist').sha256[:8]})"
     assert model.training and next(model.parameters()).dtype == torch.float32
     lm = zoo.load(zoo.resolve("pixelcnn-mnist"))
     assert torch.equal(pixelcnn_to_integer(model.double())["head2.w"], lm.tensors["head2.w"])

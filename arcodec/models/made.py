@@ -73,19 +73,19 @@ class MADE(nn.Module):
     def mask(self, i: int) -> torch.Tensor:
         return getattr(self, f"mask{i}")
 
+    def masked_weight(self, i: int) -> torch.Tensor:
+        """Masked weight of layer i (i = len(layers) is the direct layer)."""
+        w = self.direct.weight if i == len(self.layers) else self.layers[i].weight
+        return w * self.mask(i)
+
     def qweight(self, i: int) -> torch.Tensor:
         """Masked, fake-quantised weight of layer i (i = len(layers) is the direct layer)."""
-        w = self.direct.weight if i == len(self.layers) else self.layers[i].weight
-        return fake_quant_weight(w * self.mask(i), self.cfg.weight_bits)
+        return fake_quant_weight(self.masked_weight(i), self.cfg.weight_bits)
 
     def forward(self, x: torch.Tensor, quant: bool = True) -> torch.Tensor:
         """``quant``: weights and activations on the integer model's grid (QAT); False: the
         same weights in plain float arithmetic (ReLU, no rounding or clipping)."""
-        def weight(i: int) -> torch.Tensor:
-            if quant:
-                return self.qweight(i)
-            w = self.direct.weight if i == len(self.layers) else self.layers[i].weight
-            return w * self.mask(i)
+        weight = self.qweight if quant else self.masked_weight
         h = x
         for i, layer in enumerate(self.layers):
             h = nn.functional.linear(h, weight(i), layer.bias)

@@ -137,13 +137,14 @@ def train(a) -> None:
     dev = torch.device(a.device)
     data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
-    init_label = getattr(a, "init_label", None)       # provenance of --init weights
+    init_label = None                                  # provenance of --init weights
     if a.resume and (out / "last.safetensors").exists():
         model, step, info = load_ckpt(out / "last.safetensors")
         total, done_min = info["total_steps"], info.get("minutes", 0.0)
-        init_label = info.get("init", init_label)
-    elif getattr(a, "init", None):
-        model, step, total = init_model(a.init, PixelCNNConfig(**rec["cfg"])), 0, a.steps
+        init_label = info.get("init")
+    elif a.init:
+        model, init_label = init_model(a.init, PixelCNNConfig(**rec["cfg"]))
+        step, total = 0, a.steps
     else:
         cfg = PixelCNNConfig(**rec["cfg"])
         model, step, total = PixelCNN(cfg), 0, a.steps
@@ -192,15 +193,18 @@ def train(a) -> None:
             run, seen = 0.0, 0
 
 
-def init_model(spec: str, cfg: PixelCNNConfig) -> PixelCNN:
-    """The float32 PixelCNN of a model's weights (registry name or path) to train further."""
+def init_model(spec: str, cfg: PixelCNNConfig) -> tuple[PixelCNN, str]:
+    """The float32 PixelCNN of a model's weights (registry name or path) to train further, and
+    where it came from ("NAME (weights HASH8)", recorded in the checkpoints and the export)."""
     from .. import zoo
     from ..models import build_float_model
-    lm = zoo.load(zoo.resolve(spec))
+    info = zoo.resolve(spec)
+    lm = zoo.load(info)
     if lm.arch != "pixelcnn" or PixelCNNConfig(**lm.config) != cfg:
         raise SystemExit(f"--init {spec}: its architecture is not this recipe's "
                          f"({lm.arch} {lm.config} vs {asdict(cfg)})")
-    return build_float_model(lm.arch, lm.config, lm.tensors).float().train()
+    return (build_float_model(lm.arch, lm.config, lm.tensors).float().train(),
+            f"{spec} (weights {info.sha256[:8]})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -227,10 +231,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--register", action="store_true")
     a = ap.parse_args(argv)
     if a.command == "train":
-        a.init_label = None
-        if a.init:
-            from .. import zoo
-            a.init_label = f"{a.init} (weights {zoo.resolve(a.init).sha256[:8]})"
         train(a)
     else:
         from .pixelcnn_export import export
