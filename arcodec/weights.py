@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -14,13 +15,25 @@ from .errors import ModelError
 
 
 def save_weights(path: Path, arch: str, config: dict, tensors: dict[str, torch.Tensor],
-                 meta: dict[str, str]) -> None:
-    """Write an integer model: tensors plus ``arch``, ``config`` (JSON) and string metadata."""
+                 meta: dict[str, str], register_code: int | None = None) -> str | None:
+    """Write an integer model: tensors plus ``arch``, ``config`` (JSON) and string metadata.
+
+    With ``register_code``, also install it as the shipped model ``meta["name"]`` (number
+    ``register_code``; ``meta`` has "domain" and "test_bits_per_dim") in the registry beside
+    ``path``, keeping the weights it replaces as a legacy entry: returns that entry's name
+    (see ``register``)."""
     md = {**meta, "arch": arch, "config": json.dumps(config, sort_keys=True)}
     tmp = path.with_name(path.name + ".tmp")
     save_file({k: v.contiguous() for k, v in sorted(tensors.items())}, str(tmp), metadata=md)
     os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    if register_code is None:
+        os.replace(tmp, path)
+        return None
+    try:
+        return register(tmp, path, meta["name"], register_code, meta["domain"],
+                        meta["test_bits_per_dim"])
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def file_sha256(path: Path) -> str:
@@ -44,10 +57,37 @@ def load_weights(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
     return meta, tensors
 
 
-def register(path: Path, name: str, code: int, domain: str, bits_per_dim: str) -> None:
-    """Add or update a shipped model in ``registry.json`` beside ``path`` (sha256 of the file)."""
-    reg_path = path.parent / "registry.json"
+def register(src: Path, dest: Path, name: str, code: int, domain: str,
+             bits_per_dim: str) -> str | None:
+    """Install the weight file ``src`` as the shipped model ``name`` at ``dest`` (a file in the
+    folder of ``registry.json``) and record its sha256 there. ``src`` may be ``dest`` itself.
+
+    If ``name`` is registered with other weights, those are kept, not overwritten: their file is
+    renamed ``NAME.vK.safetensors`` and registered as the legacy entry ``NAME.vK`` (same number,
+    ``"legacy": true``), so .arc files written with them still decode. Returns that legacy
+    name, or None when nothing was retired."""
+    folder = dest.parent
+    reg_path = folder / "registry.json"
     reg = json.loads(reg_path.read_text()) if reg_path.exists() else {}
-    reg[name] = {"file": path.name, "sha256": file_sha256(path), "code": code,
+    new_sha = file_sha256(src)
+    old = reg.get(name)
+    retired = None
+    if old and old["sha256"] != new_sha and (folder / old["file"]).exists() \
+            and file_sha256(folder / old["file"]) == old["sha256"]:
+        k = 1
+        while f"{name}.v{k}" in reg or (folder / f"{name}.v{k}.safetensors").exists():
+            k += 1
+        retired = f"{name}.v{k}"
+        os.replace(folder / old["file"], folder / f"{retired}.safetensors")
+        reg[retired] = {**old, "file": f"{retired}.safetensors", "legacy": True}
+    if src.resolve() != dest.resolve():
+        tmp = dest.with_name(dest.name + ".install.tmp")
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    reg[name] = {"file": dest.name, "sha256": new_sha, "code": code,
                  "domain": domain, "bits_per_dim": bits_per_dim}
-    reg_path.write_text(json.dumps(reg, indent=1, sort_keys=True) + "\n")
+    tmp = reg_path.with_name(reg_path.name + ".tmp")
+    tmp.write_text(json.dumps(reg, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, reg_path)
+    return retired

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import arcodec
@@ -53,3 +54,33 @@ def test_shipped_registry_has_one_current_entry_per_model_number():
     current = [m.code for m in zoo.shipped() if not m.legacy]
     assert sorted(current) == sorted(set(current))
     assert {m.code for m in zoo.shipped()} == set(current)
+
+
+def _export(folder: Path, value: int) -> str | None:
+    """Export a tiny stand-in model as shipped model ``demo`` (number 9) into ``folder``."""
+    from arcodec.weights import save_weights
+    meta = {"name": "demo", "domain": "test", "test_bits_per_dim": f"{value}.0"}
+    return save_weights(folder / "demo.safetensors", "made", {"n": 1},
+                        {"w": torch.full((2,), value, dtype=torch.int32)}, meta, register_code=9)
+
+
+def test_exporting_over_a_shipped_model_keeps_its_old_weights_as_a_legacy_entry(tmp_path):
+    import json
+    from arcodec.weights import file_sha256, register
+    assert _export(tmp_path, 1) is None
+    first = json.loads((tmp_path / "registry.json").read_text())["demo"]
+    assert _export(tmp_path, 2) == "demo.v1"
+    again = tmp_path / "copy.safetensors"           # the same file again: nothing to keep
+    again.write_bytes((tmp_path / "demo.safetensors").read_bytes())
+    assert register(again, tmp_path / "demo.safetensors", "demo", 9, "test", "2.0") is None
+    again.unlink()
+    assert _export(tmp_path, 3) == "demo.v2"
+    reg = json.loads((tmp_path / "registry.json").read_text())
+    assert sorted(reg) == ["demo", "demo.v1", "demo.v2"]
+    assert reg["demo.v1"] == dict(first, file="demo.v1.safetensors", legacy=True)
+    assert reg["demo.v1"]["sha256"] == file_sha256(tmp_path / "demo.v1.safetensors")
+    assert reg["demo.v2"]["bits_per_dim"] == "2.0" and reg["demo.v2"]["legacy"]
+    assert reg["demo"]["sha256"] == file_sha256(tmp_path / "demo.safetensors")
+    assert reg["demo"]["code"] == 9 and "legacy" not in reg["demo"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "demo.safetensors", "demo.v1.safetensors", "demo.v2.safetensors", "registry.json"]

@@ -26,7 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from ..models.charrnn import CharRNN, CharRNNConfig, IntCharRNN, to_integer
-from ..weights import register, save_weights
+from ..weights import save_weights
 from .data import data_dir
 
 MODEL_CODE = 2      # number of charrnn-text in .arc headers (never reuse)
@@ -191,10 +191,11 @@ def export(a) -> None:
             "val_bits_per_byte_float": f"{fb:.4f}", "val_bits_per_byte_qat": f"{qb:.4f}",
             "val_bits_per_byte_int": f"{ib:.4f}", "test_bits_per_dim": f"{ib:.4f}",
             "val_bytes": str(len(sample))}
-    save_weights(Path(a.out), "charrnn", asdict(model.cfg), tensors, meta)
-    if a.register:
-        register(Path(a.out), a.name, MODEL_CODE, meta["domain"], meta["test_bits_per_dim"])
+    retired = save_weights(Path(a.out), "charrnn", asdict(model.cfg), tensors, meta,
+                           MODEL_CODE if a.register else None)
     print(json.dumps(meta, indent=1))
+    if retired:
+        print(f"the weights it replaces stay in the registry as {retired}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..models.made import MADE, IntMADE, MADEConfig, to_integer
-from ..weights import register, save_weights
+from ..weights import save_weights
 from .data import binarize, mnist
 from .loop import TrainConfig, evaluate, train
 
@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> None:
                 "val_bits_float": f"{info['val_bits']:.3f}",
                 "test_bits_float": f"{float_bits:.3f}", "test_bits_int": f"{int_bits:.3f}",
                 "test_bits_per_dim": f"{int_bits / 784:.4f}"}
-        save_weights(Path(a.out), "made", asdict(model.cfg), tensors, meta)
-        if a.register:
-            register(Path(a.out), "made-mnist", MODEL_CODE, meta["domain"],
-                     meta["test_bits_per_dim"])
+        retired = save_weights(Path(a.out), "made", asdict(model.cfg), tensors, meta,
+                               MODEL_CODE if a.register else None)
         print(json.dumps(meta, indent=1))
+        if retired:
+            print(f"the weights it replaces stay in the registry as {retired}")
 
 
 if __name__ == "__main__":

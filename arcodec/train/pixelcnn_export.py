@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from ..models.pixelcnn_int import IntPixelCNN, to_integer
-from ..weights import register, save_weights
+from ..weights import save_weights
 from .data import mnist
 
 
@@ -55,7 +55,8 @@ def export(a) -> None:
             "test_set": test_name,
             "test_bits_float": f"{res['float']:.4f}", "test_bits_qat": f"{res['qat']:.4f}",
             "test_bits_int": f"{res['int']:.4f}", "test_bits_per_dim": f"{res['int']:.4f}"}
-    save_weights(Path(a.out), "pixelcnn", asdict(model.cfg), tensors, meta)
-    if a.register:
-        register(Path(a.out), name, MODEL_CODES[a.recipe], domain, meta["test_bits_per_dim"])
+    retired = save_weights(Path(a.out), "pixelcnn", asdict(model.cfg), tensors, meta,
+                           MODEL_CODES[a.recipe] if a.register else None)
     print(json.dumps(meta, indent=1))
+    if retired:
+        print(f"the weights it replaces stay in the registry as {retired}")
