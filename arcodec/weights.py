@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .errors import ModelError
 
@@ -24,7 +24,8 @@ def save_weights(path: Path, arch: str, config: dict, tensors: dict[str, torch.T
     (see ``register``)."""
     md = {**meta, "arch": arch, "config": json.dumps(config, sort_keys=True)}
     tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in sorted(tensors.items())}, str(tmp), metadata=md)
+    tmp.write_bytes(_canonical(save({k: v.contiguous() for k, v in tensors.items()},
+                                    metadata=md)))
     os.chmod(tmp, 0o644)
     if register_code is None:
         os.replace(tmp, path)
@@ -34,6 +35,17 @@ def save_weights(path: Path, arch: str, config: dict, tensors: dict[str, torch.T
                         meta["test_bits_per_dim"])
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _canonical(raw: bytes) -> bytes:
+    """The safetensors file ``raw`` with its JSON header's keys sorted. safetensors writes the
+    metadata in no fixed order, so the same weights would give files (and weights hashes) that
+    differ from export to export; sorted, the bytes depend only on the tensors and metadata."""
+    n = int.from_bytes(raw[:8], "little")
+    header = json.dumps(json.loads(raw[8:8 + n]), sort_keys=True, separators=(",", ":"),
+                        ensure_ascii=False).encode()
+    header += b" " * (-len(header) % 8)             # the format pads the header to 8 bytes
+    return len(header).to_bytes(8, "little") + header + raw[8 + n:]
 
 
 def file_sha256(path: Path) -> str:
