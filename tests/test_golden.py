@@ -89,3 +89,18 @@ def test_adaptive_files_of_the_first_update_rule_still_decode(session):
     hdr.dims = [*hdr.dims[:2], hdr.dims[2] | REACH_OPTION]
     with pytest.raises(arcodec.FormatError):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
+
+
+def test_files_of_the_retired_pixelcnn_mnist_weights_still_decode(session):
+    """``legacy/digit7-gray8.png.pixelcnn-mnist.v1.arc`` was written with the first
+    pixelcnn-mnist weights, retired when the model was trained further (registry entry
+    ``pixelcnn-mnist.v1``). It must decode to its example; today's file of the same digit names
+    the current weights."""
+    arc = (GOLDEN / "legacy" / "digit7-gray8.png.pixelcnn-mnist.v1.arc").read_bytes()
+    old = arcodec.info(arc)
+    assert old["model"] == "pixelcnn-mnist.v1"
+    out = arcodec.decompress_bytes(arc, session=session).data
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(out))),
+                          np.asarray(Image.open(EXAMPLES / "digit7-gray8.png")))
+    now = arcodec.info((GOLDEN / "digit7-gray8.png.arc").read_bytes())
+    assert now["model"] == "pixelcnn-mnist" and now["weights"] != old["weights"]
