@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 import torch
@@ -34,7 +33,7 @@ def save_weights(path: Path, arch: str, config: dict, tensors: dict[str, torch.T
         return register(tmp, path, meta["name"], register_code, meta["domain"],
                         meta["test_bits_per_dim"])
     finally:
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)             # left only if registering failed
 
 
 def _canonical(raw: bytes) -> bytes:
@@ -71,8 +70,8 @@ def load_weights(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
 
 def register(src: Path, dest: Path, name: str, code: int, domain: str,
              bits_per_dim: str) -> str | None:
-    """Install the weight file ``src`` as the shipped model ``name`` at ``dest`` (a file in the
-    folder of ``registry.json``) and record its sha256 there. ``src`` may be ``dest`` itself.
+    """Move the weight file ``src`` (in the same folder) to ``dest``, the shipped model ``name``
+    in the folder of ``registry.json``, and record its sha256 there.
 
     If ``name`` is registered with other weights, those are kept, not overwritten: their file is
     renamed ``NAME.vK.safetensors`` and registered as the legacy entry ``NAME.vK`` (same number,
@@ -92,11 +91,7 @@ def register(src: Path, dest: Path, name: str, code: int, domain: str,
         retired = f"{name}.v{k}"
         os.replace(folder / old["file"], folder / f"{retired}.safetensors")
         reg[retired] = {**old, "file": f"{retired}.safetensors", "legacy": True}
-    if src.resolve() != dest.resolve():
-        tmp = dest.with_name(dest.name + ".install.tmp")
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
+    os.replace(src, dest)
     reg[name] = {"file": dest.name, "sha256": new_sha, "code": code,
                  "domain": domain, "bits_per_dim": bits_per_dim}
     tmp = reg_path.with_name(reg_path.name + ".tmp")
