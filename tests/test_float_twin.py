@@ -75,6 +75,35 @@ def test_training_can_start_from_a_shipped_model_of_the_recipes_architecture():
         init_model("pixelcnn-mnist", PixelCNNConfig(**RECIPES["photo"]["cfg"]))
 
 
+def test_text_training_can_start_from_the_shipped_model_with_its_own_weights():
+    from arcodec.train.charrnn_text import init_model
+    model, label = init_model("charrnn-text", 64)
+    assert label == f"charrnn-text (weights {zoo.resolve('charrnn-text').sha256[:8]})"
+    assert model.training and model.emb.weight.shape == (256, 64)
+    back = charrnn_to_integer(model.double())
+    lm = zoo.load(zoo.resolve("charrnn-text"))
+    for k, t in lm.tensors.items():
+        diff = (back[k].to(torch.int64) - t.to(torch.int64)).abs()
+        if k == "x":    # the gate table, factored through a 64-wide embedding: rounding only
+            assert diff.max() <= 1 and (diff == 0).float().mean() > 0.9
+        else:
+            assert diff.max() == 0, k
+    with pytest.raises(SystemExit, match="not a charrnn"):
+        init_model("made-mnist", 64)
+
+
+def test_text_training_from_a_model_goes_on_with_its_step_count_and_records_it(tmp_path):
+    from arcodec.train.charrnn_text import load_float, main
+    text = tmp_path / "mine.txt"
+    text.write_bytes(b"my own notes, to fine-tune the text model on. " * 100)
+    main(["train", "--out", str(tmp_path / "run"), "--init", "charrnn-text", "--start-step", "100",
+          "--files", str(text), "--minutes", "0.02",
+          "--batch", "2", "--bptt", "16", "--threads", "1"])
+    model, info = load_float(tmp_path / "run" / "last.safetensors")
+    assert info["step"] > 100 and info["init"].startswith("charrnn-text (weights ")
+    assert model.cfg.hidden == 384
+
+
 def test_photo_training_names_a_folder_with_too_few_photos(tmp_path):
     from arcodec.train.pixelcnn import load_photos
     (tmp_path / "photos-train").mkdir()

@@ -6,6 +6,10 @@
     python -m arcodec.train.charrnn_text export --data-dir DATA --run runs/charrnn \\
            --out arcodec/weights/charrnn-text.safetensors --register
 
+``--init MODEL`` starts from a model's weights (a shipped name or a .safetensors file) instead
+of from scratch, to train a shipped model further or to fine-tune it on your own text;
+``--start-step K`` goes on with the step count and corpus position of the run that made it.
+
 Training is stateful truncated back-propagation: the corpus is cut into ``batch`` contiguous
 streams and the LSTM state is carried from one window to the next, as in coding. The last 0.5%
 of every training file is held out for validation. Never trains on the test texts
@@ -93,9 +97,12 @@ def train(a) -> None:
     tr, va = corpus(a.data_dir, a.files)
     if len(tr) < a.batch * (a.bptt + 2):
         raise SystemExit(f"too little training data ({len(tr)} bytes) for --batch {a.batch}")
+    init_label = None                                  # provenance of --init weights
     if a.resume:
         model, info = load_float(out / "last.safetensors")
-        step0 = info["step"]
+        step0, init_label = info["step"], info.get("init")
+    elif a.init:
+        (model, init_label), step0 = init_model(a.init, a.embed), a.start_step
     else:
         model, step0 = CharRNN(CharRNNConfig(hidden=a.hidden, embed=a.embed)), 0
     mode = "qat" if a.qat else "fast"
@@ -136,7 +143,8 @@ def train(a) -> None:
         if step % a.eval_every == 0:
             vb = val_bits_per_byte(model, va, mode, limit=a.eval_bytes)
             info = {"step": step, "train_bits_per_byte": nats.item() / math.log(2),
-                    "val_bits_per_byte": vb, "minutes": (time.time() - t_start) / 60,
+                    **({"init": init_label} if init_label else {}), "val_bits_per_byte": vb,
+                    "minutes": (time.time() - t_start) / 60,
                     "mode": mode, "bytes_seen": step * a.batch * a.bptt}
             print(json.dumps(info), flush=True)
             log.write(json.dumps(info) + "\n")
@@ -146,11 +154,44 @@ def train(a) -> None:
                 best = vb
                 save_float(model, info, out / "best.safetensors")
     info = {"step": step, "val_bits_per_byte": val_bits_per_byte(model, va, mode, limit=a.eval_bytes),
-            "mode": mode}
+            "mode": mode, **({"init": init_label} if init_label else {})}
     save_float(model, info, out / "last.safetensors")
     if info["val_bits_per_byte"] < best:
         save_float(model, info, out / "best.safetensors")
     print("done", json.dumps(info), flush=True)
+
+
+@torch.no_grad()
+def init_model(spec: str, embed: int) -> tuple[CharRNN, str]:
+    """The float32 CharRNN of a model's weights (registry name or path) to train further, and
+    where it came from ("NAME (weights HASH8)", recorded in the checkpoints and the export).
+
+    A weight file keeps only the (256, 4H) gate table of the input path (embedding, input
+    weights and biases folded together); its float twin (``to_float``) has a 256-wide identity
+    embedding, which would make every training step's input product 4x wider. So the table T
+    is factored again: biases b = the mean row of T, embedding (256, embed) and input weights
+    (4H, embed) from the rank-``embed`` SVD of T - b (both scaled by the root of the singular
+    values). A table that an ``embed``-wide model made has rank <= embed after removing b, so
+    this loses only the integer rounding."""
+    from .. import zoo
+    from ..models import build_float_model
+    info = zoo.resolve(spec)
+    lm = zoo.load(info)
+    if lm.arch != "charrnn":
+        raise SystemExit(f"--init {spec}: a {lm.arch} model, not a charrnn")
+    twin = build_float_model(lm.arch, lm.config, lm.tensors)          # float64, embed 256
+    table = twin.lstm.weight_ih_l0.T                                  # (256, 4H)
+    bias = table.mean(0)
+    u, s, vh = torch.linalg.svd(table - bias, full_matrices=False)
+    root = s[:embed].sqrt()
+    model = CharRNN(CharRNNConfig(**{**lm.config, "embed": embed})).double()
+    model.emb.weight.copy_(u[:, :embed] * root)
+    model.lstm.weight_ih_l0.copy_(vh[:embed].T * root)
+    model.lstm.bias_ih_l0.copy_(bias)
+    model.lstm.bias_hh_l0.zero_()
+    model.lstm.weight_hh_l0.copy_(twin.lstm.weight_hh_l0)
+    model.out.load_state_dict(twin.out.state_dict())
+    return model.float().train(), f"{spec} (weights {info.sha256[:8]})"
 
 
 @torch.no_grad()
@@ -190,7 +231,7 @@ def export(a) -> None:
                           f"(step {info['step']}, mode {info['mode']}); export --register",
             "val_bits_per_byte_float": f"{fb:.4f}", "val_bits_per_byte_qat": f"{qb:.4f}",
             "val_bits_per_byte_int": f"{ib:.4f}", "test_bits_per_dim": f"{ib:.4f}",
-            "val_bytes": str(len(sample))}
+            "val_bytes": str(len(sample)), **({"init": info["init"]} if "init" in info else {})}
     retired = save_weights(Path(a.out), "charrnn", asdict(model.cfg), tensors, meta,
                            MODEL_CODE if a.register else None)
     print(json.dumps(meta, indent=1))
@@ -217,6 +258,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="torch device for training: cpu, cuda")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default=None, help="start from this model's weights (registry "
+                    "name or .safetensors path)")
+    ap.add_argument("--start-step", type=int, default=0,
+                    help="with --init: go on with the step count and corpus position of the "
+                         "run that made it")
     ap.add_argument("--qat", action="store_true", help="train with the quantisation-aware cell")
     ap.add_argument("--qat-carry", action="store_true",
                     help="QAT carries the state across windows like float training (the shipped "
