@@ -141,7 +141,19 @@ DEFAULT_BYTES_MODEL = "charrnn-text"
 MIX_OPTION = 64           # bytes codec options dim: bit 6 = context mixing, bits 0-5 = adapt shift
 REACH_OPTION = 128        # ... bit 7 = --adapt with the reachable-target rule (unset: first rule)
 MIX2_OPTION = 256         # ... bit 8 (with bit 6) = mixer 2 (unset: mixer 1, context_mix.MIXERS)
-ADAPT_SHIFT = 10          # learning-rate shift of --adapt, stored in each file (see docs/determinism.md)
+ADAPT_STEP_SHIFT = 18     # --adapt: shift + bit_length(streams - 1), see adapt_shift
+
+
+def adapt_shift(n_streams: int) -> int:
+    """The learning-rate shift of ``--adapt`` for an input coded in ``n_streams`` streams
+    (stored in each file, so a decoder never recomputes it; see docs/determinism.md).
+
+    An update is the mean over the streams of one step (``AdaptiveIntCharRNN.learn`` adds
+    bit_length(N - 1) to the shift), so with one shift for every file the step per coded byte
+    grew as the stream count fell: shift 10, right for 256 streams, made texts of a few KB
+    (1-6 streams) up to twice as large as without adaptation. The shift is chosen so that
+    shift + bit_length(N - 1) = 18 (at least 10: inputs of 256 streams and more keep 10)."""
+    return max(10, ADAPT_STEP_SHIFT - max(n_streams - 1, 0).bit_length())
 
 
 def _png_plan(p: pngio.PngImage, model: str | None, s: Session):
@@ -256,13 +268,14 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     lm, im = s.model(info)
     if lm.arch != "charrnn":
         raise InputError(f"model {info.name} does not code byte streams")
-    if adapt:
-        im = _adaptive(s, lm, ADAPT_SHIFT)
     n_streams = bytes_stream.streams_for(len(data))
+    shift = adapt_shift(n_streams)
+    if adapt:
+        im = _adaptive(s, lm, shift)
     payload, nll = bytes_stream.encode(im, data, n_streams, progress,
                                        mix=context_mix.LATEST if mix else 0)
     mix = mix and bool(data)
-    opts = (ADAPT_SHIFT | REACH_OPTION if adapt else 0) | (MIX_OPTION | MIX2_OPTION if mix else 0)
+    opts = (shift | REACH_OPTION if adapt else 0) | (MIX_OPTION | MIX2_OPTION if mix else 0)
     dims = [len(data), n_streams] + ([opts] if opts else [])
     hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
                            weights_hash=info.hash4, codec=BYTES, dims=dims,

@@ -91,6 +91,17 @@ def test_adaptive_files_of_the_first_update_rule_still_decode(session):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
 
 
+def test_adaptive_files_of_the_fixed_learning_rate_shift_still_decode(session):
+    """``legacy/hello.txt.adapt-shift10.arc`` was written by ``--adapt`` when every file used
+    shift 10 (now the shift follows the stream count: ``api.adapt_shift``). The shift is read
+    from the file, so it decodes; today's file of the same text stores 18."""
+    arc = (GOLDEN / "legacy" / "hello.txt.adapt-shift10.arc").read_bytes()
+    src = (EXAMPLES / "hello.txt").read_bytes()
+    assert arcodec.decompress_bytes(arc, session=session).data == src
+    assert arcodec.info(arc)["shape"][2] % 64 == 10
+    assert arcodec.info((GOLDEN / "adapt" / "hello.txt.arc").read_bytes())["shape"][2] % 64 == 18
+
+
 def test_files_of_the_retired_pixelcnn_mnist_weights_still_decode(session):
     """``legacy/digit7-gray8.png.pixelcnn-mnist.v1.arc`` was written with the first
     pixelcnn-mnist weights, retired when the model was trained further (registry entry
