@@ -43,7 +43,7 @@ def test_golden_file_is_reproduced_byte_for_byte(arc, session):
 
 VARIANTS = [  # (golden file, compress options that write it today)
     # the bytes codec without the options field (format of the first releases)
-    ("legacy/hello.txt.nomix.arc", {"mix": False}),
+    ("nomix/hello.txt.arc", {"mix": False}),
     # --adapt with today's (reachable-target) update rule
     ("adapt/hello.txt.arc", {"adapt": True}),
 ]
@@ -115,3 +115,17 @@ def test_files_of_the_retired_pixelcnn_mnist_weights_still_decode(session):
                           np.asarray(Image.open(EXAMPLES / "digit7-gray8.png")))
     now = arcodec.info((GOLDEN / "digit7-gray8.png.arc").read_bytes())
     assert now["model"] == "pixelcnn-mnist" and now["weights"] != old["weights"]
+
+
+@pytest.mark.parametrize("name", ["hello.txt.charrnn-text.v1.arc", "hello.txt.nomix.arc"])
+def test_files_of_the_retired_charrnn_text_weights_still_decode(name, session):
+    """``legacy/hello.txt.charrnn-text.v1.arc`` (default options) and ``legacy/hello.txt.nomix.arc``
+    (no options field) were written with the first charrnn-text weights, retired when the model
+    was trained further (registry entry ``charrnn-text.v1``). They must decode to their example;
+    today's file of the same text names the current weights."""
+    arc = (GOLDEN / "legacy" / name).read_bytes()
+    old = arcodec.info(arc)
+    assert old["model"] == "charrnn-text.v1"
+    assert arcodec.decompress_bytes(arc, session=session).data == (EXAMPLES / "hello.txt").read_bytes()
+    now = arcodec.info((GOLDEN / "hello.txt.arc").read_bytes())
+    assert now["model"] == "charrnn-text" and now["weights"] != old["weights"]

@@ -3,8 +3,10 @@
     python tests/golden/regen.py
 
 Writes, for each file ``examples/NAME``, ``tests/golden/NAME.arc`` (stored name NAME, mode 644),
-and ``tests/golden/adapt/hello.txt.arc`` (the same with ``--adapt``). ``legacy/`` holds files of
-earlier format variants; they are never regenerated.
+``tests/golden/adapt/hello.txt.arc`` (the same with ``--adapt``) and
+``tests/golden/nomix/hello.txt.arc`` (``--no-mix``: the format without the options field).
+``legacy/`` holds files of earlier format variants and retired weights; they are never
+regenerated.
 """
 from pathlib import Path
 
@@ -22,3 +24,6 @@ if __name__ == "__main__":
     arc = arcodec.compress_bytes(src.read_bytes(), name=src.name, mode=0o644, adapt=True).data
     (HERE / "adapt" / "hello.txt.arc").write_bytes(arc)
     print("adapt/hello.txt", len(arc), "bytes")
+    arc = arcodec.compress_bytes(src.read_bytes(), name=src.name, mode=0o644, mix=False).data
+    (HERE / "nomix" / "hello.txt.arc").write_bytes(arc)
+    print("nomix/hello.txt", len(arc), "bytes")
