@@ -1,4 +1,5 @@
 """python -m benchmarks [--quick] [--out DIR] [--data-dir DIR] [--device auto|cpu|cuda]
+                       [--suite NAME ...] [--model NAME ...]
 
 Writes results.json (figures, package versions, machine, date) and results.md to --out.
 Exits 1 if a round trip is not exact or a payload exceeds its integer NLL by more than
@@ -61,7 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", action="append", choices=sorted(SUITES),
                     help="default: all but text-speed, image-speed and nll-gap (the "
                          "full suites measure the same)")
+    ap.add_argument("--model", action="append", choices=sorted(nll_gap.MODELS),
+                    help="nll-gap: only the rows of this model (default: every shipped model)")
     a = ap.parse_args(argv)
+    if a.model and a.suite != ["nll-gap"]:
+        print("benchmarks: --model selects rows of --suite nll-gap; name that suite alone",
+              file=sys.stderr)
+        return 2
     try:
         root = data_dir(a.data_dir)
     except FileNotFoundError as e:
@@ -75,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.suite or sorted(set(SUITES) - FOCUSED):
         mod = SUITES[name]
         try:
-            r = mod.run(root, a.quick, session)
+            r = (mod.run(root, a.quick, session, a.model) if a.model
+                 else mod.run(root, a.quick, session))
         except FileNotFoundError as e:
             r = {"suite": name, "missing_data": str(e), "get": GET[name]}
             md += [f"## {name}", "", f"missing data: {e}. Get {GET[name]}.", ""]

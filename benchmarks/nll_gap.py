@@ -115,26 +115,38 @@ def _row(model: str, data: str, items: int, dims: int, fl: float, it: float) -> 
             "gap_pct": 100 * (it / fl - 1)}
 
 
-def run(data_dir, quick: bool, session) -> dict:
-    root = Path(data_dir)
-    rows, missing = [], []
+def _digit_sets(root: Path, quick: bool, missing: list) -> dict:
     n = 1000 if quick else 10000
-    sets = {"MNIST test": mnist("t10k", data_dir)[:n]}
+    sets = {"MNIST test": mnist("t10k", root)[:n]}
     try:
         sets["Fashion-MNIST test"] = images.fashion(root)[:n]
     except FileNotFoundError as e:
         missing.append(str(e))
+    return sets
+
+
+def made_rows(root: Path, quick: bool, session, missing: list) -> list[dict]:
     fm, im = float_model(session, "made-mnist")
-    for name, d in sets.items():
+    rows = []
+    for name, d in _digit_sets(root, quick, missing).items():
         b = binarize(d)
         rows.append(_row("made-mnist", f"{name}, binarised at 128", len(d), d.size,
                          made_float_bits(fm, b), made_int_bits(im, b)))
+    return rows
+
+
+def digit8_rows(root: Path, quick: bool, session, missing: list) -> list[dict]:
     fm, im = float_model(session, "pixelcnn-mnist")
-    for name, d in sets.items():
+    rows = []
+    for name, d in _digit_sets(root, quick, missing).items():
         d = d[:300] if quick else d
         it = int_nll_bits_per_dim(im, torch.from_numpy(d[:, None].copy()), 100) * d.size
         rows.append(_row("pixelcnn-mnist", f"{name}, 8-bit", len(d), d.size,
                          digits8_float_bits(fm, d), it))
+    return rows
+
+
+def photo_rows(root: Path, quick: bool, session, missing: list) -> list[dict]:
     fm, _ = float_model(session, "pixelcnn-photo")
     kodak = sorted((root / "kodak").glob("*.png"))
     photo_sets = {}
@@ -148,11 +160,16 @@ def run(data_dir, quick: bool, session) -> dict:
     if held and not quick:
         photo_sets["photos-train held-out files (last 8)"] = [
             np.asarray(Image.open(p).convert("RGB")) for p in held]
+    rows = []
     for name, ims in photo_sets.items():
         fl = sum(pixelcnn_float_bits(fm, x) for x in ims)
         it = sum(arcodec.compress_image(np.ascontiguousarray(x), "pixelcnn-photo",
                                         session).nll_bits for x in ims)
         rows.append(_row("pixelcnn-photo", name, len(ims), sum(x.size for x in ims), fl, it))
+    return rows
+
+
+def text_rows(root: Path, quick: bool, session, missing: list) -> list[dict]:
     fm, _ = float_model(session, "charrnn-text")
     troot = root / "text"
     files = [f for f in (text.QUICK_FILES if quick else text.FULL_FILES) if (troot / f).exists()]
@@ -164,6 +181,7 @@ def run(data_dir, quick: bool, session) -> dict:
               "Canterbury binary files (kennedy.xls, ptt5, sum)": binary,
               "large corpus (bible.txt, world192.txt)": [f for f in files
                                                          if f.startswith("large/")]}
+    rows = []
     for name, fs in groups.items():
         if not fs:
             continue
@@ -176,6 +194,22 @@ def run(data_dir, quick: bool, session) -> dict:
             size += len(data)
         rows.append(_row("charrnn-text", f"{name} ({len(fs)} files; the model alone)",
                          len(fs), size, fl, it))
+    return rows
+
+
+MODELS = {"made-mnist": made_rows, "pixelcnn-mnist": digit8_rows,
+          "pixelcnn-photo": photo_rows, "charrnn-text": text_rows}
+
+
+def run(data_dir, quick: bool, session, models: list[str] | None = None) -> dict:
+    """Rows for every shipped model, or for ``models`` (names of ``MODELS``) only."""
+    root = Path(data_dir)
+    rows, missing = [], []
+    for name in models or MODELS:
+        try:
+            rows += MODELS[name](root, quick, session, missing)
+        except FileNotFoundError as e:
+            missing.append(str(e))
     if not rows:
         raise FileNotFoundError("; ".join(missing))
     return {"suite": "nll-gap", "rows": rows, "missing": missing,

@@ -119,3 +119,25 @@ def test_the_pass_bound_is_a_tenth_of_a_percent_plus_eight_bytes():
 def test_every_suite_says_where_its_data_comes_from():
     from benchmarks.__main__ import GET, SUITES
     assert set(GET) == set(SUITES)
+
+
+def test_the_nll_gap_suite_can_run_the_rows_of_one_model(tmp_path, data_dir):
+    import json
+
+    from benchmarks.__main__ import main
+    small = tmp_path / "data" / "text" / "cantrbry"     # one short file: a fast run
+    small.mkdir(parents=True)
+    head = (data_dir / "text" / "cantrbry" / "xargs.1").read_bytes()[:1500]
+    (small / "xargs.1").write_bytes(head)
+    rc = main(["--quick", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+               "--suite", "nll-gap", "--model", "charrnn-text"])
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())["results"][0]["rows"]
+    assert rc == 0 and len(rows) == 1 and rows[0]["model"] == "charrnn-text"
+    assert all(r["float_bits_per_dim"] > 0 and r["int_bits_per_dim"] > 0 for r in rows)
+
+
+def test_a_model_filter_without_the_nll_gap_suite_is_refused(tmp_path, capsys):
+    from benchmarks.__main__ import main
+    rc = main(["--quick", "--out", str(tmp_path), "--suite", "text", "--model", "charrnn-text"])
+    assert rc == 2 and "--suite nll-gap" in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
