@@ -3,12 +3,15 @@
 
     python -m benchmarks.mixer_replay --data-dir DATA --set books4 --mixer 1 2
     python -m benchmarks.mixer_replay --files a.txt b.txt --bytes 1000000
+    python -m benchmarks.mixer_replay --set books4 --bytes 1048576 --no-model --baseline
 
 The byte model's integer logits for every position, in the bytes codec's stream layout, are
 computed once and cached under ``--cache`` (n x 256 int16, keyed by content and model); each
 run then replays only the mixer, exactly as the codec drives it, and prints the NLL of the
 coded tables in bits/byte (the codec's payload is within 0.1% + 8 bytes of it). A replay of
 4 MiB takes about 2 minutes on one CPU core, the logits about 2 minutes more, once.
+``--no-model`` replays the mixer with all model logits zero: what the file's own statistics
+alone are worth; ``--baseline`` also prints what zpaq -m5 makes of the same bytes.
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ from arcodec.errors import ArcodecError
 from arcodec.codecs import bytes_stream
 from arcodec.codecs.context_mix import ContextMixer
 from arcodec.train.data import data_dir
+
+from . import baselines
 
 # named tuning sets: files under DATA/text-train, concatenated and cut to a size
 SETS = {
@@ -114,6 +119,10 @@ def main() -> None:
     ap.add_argument("--bytes", type=int, help="cut the input to this many bytes")
     ap.add_argument("--mixer", type=int, nargs="+", default=[2], help="mixer versions to replay")
     ap.add_argument("--model", default="charrnn-text", help="registry name or weight file")
+    ap.add_argument("--no-model", action="store_true",
+                    help="replay with all model logits zero (the mixer's own statistics alone)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also print the size zpaq -m5 gives the same bytes")
     ap.add_argument("--cache", type=Path, default=Path(".dev/replay"), help="logits cache folder")
     a = ap.parse_args()
     if a.set:
@@ -122,13 +131,23 @@ def main() -> None:
     else:
         files, limit = a.files, 1 << 62
     data = load_input(files, a.bytes or limit)
-    logits = cached_logits(data, a.model, a.cache)
+    if a.no_model:
+        logits = np.broadcast_to(np.zeros((1, 256), dtype=np.int16), (len(data), 256))
+    else:
+        logits = cached_logits(data, a.model, a.cache)
     torch.set_num_threads(1)
     for v in a.mixer:
         t = time.time()
         bits = replay(data, logits, lambda n, ns: ContextMixer(n, ns, "cpu", v))
-        print(f"{a.set or 'files'} ({len(data):,} bytes) mixer {v}: {bits / max(len(data), 1):.4f}"
+        print(f"{a.set or 'files'} ({len(data):,} bytes) mixer {v}"
+              f"{' without the model' if a.no_model else ''}: {bits / max(len(data), 1):.4f}"
               f" bits/byte ({time.time() - t:.0f} s)", flush=True)
+    if a.baseline:
+        if (m := baselines.missing("zpaq")) is not None:
+            print(f"zpaq -m5: {m}")
+        else:
+            z = baselines.text_codec_bytes("zpaq -m5", data)
+            print(f"zpaq -m5: {z:,} bytes = {8 * z / max(len(data), 1):.4f} bits/byte")
 
 
 if __name__ == "__main__":

@@ -144,3 +144,18 @@ def test_the_mixer_replay_tool_gives_the_codecs_nll(text_model, data_dir):
     assert bits == pytest.approx(nll, rel=1e-12)
     assert bits != pytest.approx(replay(data, model_logits(im, data),
                                         lambda n, ns: ContextMixer(n, ns, "cpu", 1)), rel=1e-3)
+
+
+def test_the_mixer_replay_tool_without_the_model_measures_the_files_statistics_alone(data_dir,
+                                                                                    tmp_path):
+    """--no-model replays with zero logits: text then costs more than with the model."""
+    import subprocess
+    import sys
+    f = data_dir / "text/cantrbry/asyoulik.txt"
+    out = {}
+    for extra in ([], ["--no-model"]):
+        r = subprocess.run([sys.executable, "-m", "benchmarks.mixer_replay", "--files", str(f),
+                            "--bytes", "4000", "--cache", str(tmp_path), *extra], capture_output=True, text=True, check=True)
+        out[bool(extra)] = float(r.stdout.split(": ")[1].split()[0])
+        assert ("without the model" in r.stdout) == bool(extra)
+    assert out[True] > out[False] + 0.3
