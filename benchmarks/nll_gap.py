@@ -210,6 +210,7 @@ def run(data_dir, quick: bool, session, models: list[str] | None = None) -> dict
             rows += MODELS[name](root, quick, session, missing)
         except FileNotFoundError as e:
             missing.append(str(e))
+    missing = list(dict.fromkeys(missing))   # both digit models report a missing set
     if not rows:
         raise FileNotFoundError("; ".join(missing))
     return {"suite": "nll-gap", "rows": rows, "missing": missing,

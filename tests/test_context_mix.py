@@ -154,8 +154,9 @@ def test_the_mixer_replay_tool_without_the_model_measures_the_files_statistics_a
     f = data_dir / "text/cantrbry/asyoulik.txt"
     out = {}
     for extra in ([], ["--no-model"]):
-        r = subprocess.run([sys.executable, "-m", "benchmarks.mixer_replay", "--files", str(f),
-                            "--bytes", "4000", "--cache", str(tmp_path), *extra], capture_output=True, text=True, check=True)
+        cmd = [sys.executable, "-m", "benchmarks.mixer_replay", "--files", str(f),
+               "--bytes", "4000", "--cache", str(tmp_path), *extra]
+        r = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out[bool(extra)] = float(r.stdout.split(": ")[1].split()[0])
         assert ("without the model" in r.stdout) == bool(extra)
     assert out[True] > out[False] + 0.3
