@@ -160,3 +160,19 @@ def test_the_mixer_replay_tool_without_the_model_measures_the_files_statistics_a
         out[bool(extra)] = float(r.stdout.split(": ")[1].split()[0])
         assert ("without the model" in r.stdout) == bool(extra)
     assert out[True] > out[False] + 0.3
+
+
+def test_the_bit_tree_prototype_gives_exact_tables_and_learns_a_repeated_text():
+    """The prototype's tables are valid coder tables, and a text seen before costs less."""
+    from pathlib import Path
+
+    from benchmarks import bitmix_prototype as bp
+    from benchmarks import mixer_replay as mr
+    text = Path(__file__).resolve().parents[1].joinpath("README.md").read_bytes()[:1000]
+    zero = np.zeros((2 * len(text), 256), dtype=np.int16)
+    mixer = bp.BitTreeMixer(len(text), 1)
+    f = mixer.freqs(torch.zeros(1, 256, dtype=torch.int64), torch.tensor([0]))
+    assert f.min() >= 1 and f.sum() == 1 << 16
+    once = mr.replay(text, zero[:len(text)], lambda n, ns: bp.BitTreeMixer(n, ns))
+    twice = mr.replay(text + text, zero, lambda n, ns: bp.BitTreeMixer(n, ns))
+    assert twice - once < 0.25 * once

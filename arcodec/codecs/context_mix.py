@@ -202,7 +202,14 @@ class ContextMixer:
         self.coded += a
         step = torch.zeros_like(self.w).index_add_(0, idx.reshape(-1), g.reshape(-1))
         self.w = (self.w - (step >> sh)).clamp(-W_MAX, W_MAX)
+        self.update_statistics(sym, rows, c, pos)
 
+    def update_statistics(self, sym: torch.Tensor, rows: torch.Tensor, c: torch.Tensor,
+                          pos: torch.Tensor) -> None:
+        """Bump the counts of the (a, K) ``rows`` (whose counts before this step were ``c``,
+        (a, K, 256)), follow the match model and record the (a,) bytes ``sym`` coded at ``pos``."""
+        a = sym.shape[0]
+        ar = torch.arange(a, device=self.device)
         # counts: all streams of this step together, then halve rows that went past COUNT_MAX
         # (judged from the count before this step, so the rule does not depend on the order)
         r = rows.reshape(-1)
