@@ -17,8 +17,9 @@ Weights, maps and counts learn after every byte from the 8 nodes of its path. Al
 Measured (books4, 4 MiB, cached logits of charrnn-text; mixer 2: 1.7635 bits/byte, 72 s):
 bit tree, weight shift 12: 1.7469 (-0.94%, 396 s); shift 14: 1.7525; with the APM: 1.7417
 (-1.24%, 838 s, two runs sharing 2 cores); adaptive state maps in place of LN: 1.7487.
-Without the model (first 100 KB of books4): 2.4157 -> 2.2799. Its cost per step is 3-5x
-mixer 2's, which the 20 KB/s CPU target cannot take as it stands.
+Without the model (``--no-model``, first MiB of books4; zpaq -m5: 1.7454): mixer 2 1.9231
+(22 s), bit tree 1.8398 (-4.3%, 96 s), with the APM 1.8244 (-5.1%, 241 s). Its cost per step,
+4.4x mixer 2's (11x with the APM as written), is more than the 20 KB/s CPU target can take.
 """
 from __future__ import annotations
 
