@@ -1,7 +1,7 @@
 """Prototype (not in the file format): binary-decomposition mixing over the context mixer's
 byte-count rows, measured by replay on training text (issue 4, the bible.txt target).
 
-    python -m benchmarks.bitmix_prototype --set books4 [--bytes N] [--sh 12] [--apm]
+    python -m benchmarks.bitmix_prototype --set books4 [--bytes N] [--sh 12] [--apm] [--no-model]
 
 Instead of mixing byte logits (mixer 2), every byte is seen as a path of 8 binary decisions in
 the 255-node bit tree. For each stream and node: the count sources' inputs are
@@ -24,16 +24,16 @@ Without the model (``--no-model``, first MiB of books4; zpaq -m5: 1.7454): mixer
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from decimal import Decimal, getcontext
 from functools import lru_cache
 
-import numpy as np
 import torch
 
 from arcodec.codecs import context_mix as cm
+from arcodec.errors import ArcodecError
 from arcodec.exact.tables import logits_to_freqs
-from arcodec.train.data import data_dir
 
 from . import mixer_replay as mr
 
@@ -114,18 +114,17 @@ class BitTreeMixer(cm.ContextMixer):
         b_ord = torch.bucketize(nt, self.edges, right=True) + cm.T_BUCKETS * det
         m0, m1 = tree_sums(logits_to_freqs(logits, 16))                 # (a, 255)
         st_m = (self.LN16[m1] - self.LN16[m0]).clamp(-ST_MAX, ST_MAX)
-        ptr = self.mptr[:a]
-        ok = (ptr >= 0) & self.done[ptr.clamp(0, self.n - 1)] & (self.seen[:a] >= self.spec.match_min)
-        ptr = torch.where(ok, ptr, torch.full_like(ptr, -1))
-        self.mptr[:a] = ptr
-        pnode, pbit = path(self.buf[ptr.clamp(min=0)].to(torch.int64))
-        st_x = torch.zeros(a, 255, dtype=torch.int64).scatter_(1, pnode, (2 * pbit - 1) * 256 * ok[:, None])
+        pred, ok = self.match(a)
+        pnode, pbit = path(pred)
+        st_x = torch.zeros(a, 255, dtype=torch.int64).scatter_(
+            1, pnode, (2 * pbit - 1) * 256 * ok[:, None])
         mb = torch.clamp(self.mlen[:a], max=cm.MATCH_BUCKETS - 1)
         i_m = top[:, None] * 8 + self.depth + self.bbase[0]                 # (a, 255)
         i_o = b_ord * 8 + self.depth + self.bbase[1:k + 1, None]            # (a, K, 255)
         i_x = mb[:, None] * 8 + self.depth + self.bbase[k + 1]              # (a, 255)
         w = self.wb
-        stm = ((w[i_m] * st_m + (w[i_o] * st_o).sum(1) + w[i_x] * st_x) >> 16).clamp(-ST_MAX, ST_MAX)
+        dot = w[i_m] * st_m + (w[i_o] * st_o).sum(1) + w[i_x] * st_x
+        stm = (dot >> 16).clamp(-ST_MAX, ST_MAX)
         p1 = self.SQ[stm + ST_MAX]                                          # (a, 255) Q16
         pf, amap = p1, None
         if self.apm:
@@ -174,24 +173,21 @@ class BitTreeMixer(cm.ContextMixer):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--set", choices=sorted(mr.SETS), default="books4")
-    ap.add_argument("--data-dir", help="data directory (default: $ARCODEC_DATA)")
-    ap.add_argument("--bytes", type=int, help="cut the input to this many bytes")
+    mr.input_args(ap)
     ap.add_argument("--sh", type=int, default=12, help="weight learning-rate shift")
     ap.add_argument("--apm", action="store_true", help="add the (last byte, node) APM stage")
-    ap.add_argument("--no-model", action="store_true", help="all model logits zero")
-    ap.add_argument("--cache", type=mr.Path, default=mr.Path(".dev/replay"))
     a = ap.parse_args()
-    names, limit = mr.SETS[a.set]
-    data = mr.load_input([data_dir(a.data_dir) / "text-train" / f for f in names], a.bytes or limit)
-    logits = (np.broadcast_to(np.zeros((1, 256), dtype=np.int16), (len(data), 256)) if a.no_model
-              else mr.cached_logits(data, "charrnn-text", a.cache))
+    data, logits = mr.replay_input(a)
     torch.set_num_threads(1)
     t = time.time()
     bits = mr.replay(data, logits, lambda n, ns: BitTreeMixer(n, ns, a.sh, a.apm))
-    print(f"{a.set} ({len(data):,} bytes) bit tree (sh {a.sh}{', APM' if a.apm else ''}): "
-          f"{bits / max(len(data), 1):.4f} bits/byte ({time.time() - t:.0f} s)")
+    print(f"{a.set or 'files'} ({len(data):,} bytes) bit tree (sh {a.sh}{', APM' if a.apm else ''})"
+          f"{' without the model' if a.no_model else ''}: {bits / max(len(data), 1):.4f}"
+          f" bits/byte ({time.time() - t:.0f} s)")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (OSError, ArcodecError) as e:
+        sys.exit(f"bitmix_prototype: {e}")

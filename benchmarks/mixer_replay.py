@@ -110,21 +110,21 @@ def replay(data: bytes, logits: np.ndarray,
     return bits
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def input_args(ap: argparse.ArgumentParser) -> None:
+    """The options that choose what a replay codes (read back by ``replay_input``)."""
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--set", choices=sorted(SETS), help="a named set of text-train files")
     src.add_argument("--files", nargs="+", type=Path, help="files or folders to concatenate")
     ap.add_argument("--data-dir", help="data directory (default: $ARCODEC_DATA)")
     ap.add_argument("--bytes", type=int, help="cut the input to this many bytes")
-    ap.add_argument("--mixer", type=int, nargs="+", default=[2], help="mixer versions to replay")
     ap.add_argument("--model", default="charrnn-text", help="registry name or weight file")
     ap.add_argument("--no-model", action="store_true",
                     help="replay with all model logits zero (the mixer's own statistics alone)")
-    ap.add_argument("--baseline", action="store_true",
-                    help="also print the size zpaq -m5 gives the same bytes")
     ap.add_argument("--cache", type=Path, default=Path(".dev/replay"), help="logits cache folder")
-    a = ap.parse_args()
+
+
+def replay_input(a: argparse.Namespace) -> tuple[bytes, np.ndarray]:
+    """(data, (n, 256) logits) the ``input_args`` options ``a`` name."""
     if a.set:
         names, limit = SETS[a.set]
         files = [data_dir(a.data_dir) / "text-train" / f for f in names]
@@ -132,9 +132,18 @@ def main() -> None:
         files, limit = a.files, 1 << 62
     data = load_input(files, a.bytes or limit)
     if a.no_model:
-        logits = np.broadcast_to(np.zeros((1, 256), dtype=np.int16), (len(data), 256))
-    else:
-        logits = cached_logits(data, a.model, a.cache)
+        return data, np.broadcast_to(np.zeros((1, 256), dtype=np.int16), (len(data), 256))
+    return data, cached_logits(data, a.model, a.cache)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    input_args(ap)
+    ap.add_argument("--mixer", type=int, nargs="+", default=[2], help="mixer versions to replay")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also print the size zpaq -m5 gives the same bytes")
+    a = ap.parse_args()
+    data, logits = replay_input(a)
     torch.set_num_threads(1)
     for v in a.mixer:
         t = time.time()

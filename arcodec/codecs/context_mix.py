@@ -158,6 +158,16 @@ class ContextMixer:
         return (((ctx % M31) * GOLD) & 0xFFFFFFFF) >> (33 - self.mrows.bit_length())
 
     # -- prediction -----------------------------------------------------------------------
+    def match(self, a: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(pred, ok), each (a,): the byte each stream's match predicts and whether it has one
+        (a match whose next byte is not coded yet is dropped)."""
+        ptr = self.mptr[:a]
+        ok = (ptr >= 0) & self.done[ptr.clamp(0, self.n - 1)] \
+            & (self.seen[:a] >= self.spec.match_min)
+        ptr = torch.where(ok, ptr, torch.full_like(ptr, -1))
+        self.mptr[:a] = ptr
+        return self.buf[ptr.clamp(min=0)].to(torch.int64), ok
+
     def freqs(self, logits: torch.Tensor, pos: torch.Tensor, total_bits: int = 16) -> torch.Tensor:
         """(a, 256) model logits, (a,) positions -> (a, 256) int64 frequencies (sum 2^bits)."""
         a, k = logits.shape[0], self.k
@@ -168,12 +178,7 @@ class ContextMixer:
         det = (c.max(2).values == tot) & (tot > 0)
         b_ord = torch.bucketize(tot, self.edges, right=True) + T_BUCKETS * det
         top = (tot > 0).sum(1)            # orders are nested: contexts seen = the lowest ones
-        ptr = self.mptr[:a]
-        ok = (ptr >= 0) & self.done[ptr.clamp(0, self.n - 1)] \
-            & (self.seen[:a] >= self.spec.match_min)
-        ptr = torch.where(ok, ptr, torch.full_like(ptr, -1))
-        self.mptr[:a] = ptr
-        pred = self.buf[ptr.clamp(min=0)].to(torch.int64)
+        pred, ok = self.match(a)
         xo = self.ln.index_select(0, c.reshape(-1)).view(a, k, 256)     # LN[c]
         mb = torch.clamp(self.mlen[:a], max=MATCH_BUCKETS - 1)
         idx = torch.cat([top[:, None], b_ord, mb[:, None]], 1) + self.base  # (a, S)
