@@ -47,6 +47,8 @@ def load_input(files: list[Path], limit: int) -> bytes:
     """The files (folders: their files in sorted order) concatenated, cut to ``limit`` bytes."""
     out = bytearray()
     for f in files:
+        if not f.exists():
+            raise FileNotFoundError(f"no such file or folder: {f}")
         found = [f] if f.is_file() else sorted(
             q for q in f.rglob("*") if q.is_file() and q.name not in ("PROVENANCE.md", "SHA256SUMS"))
         for p in found:

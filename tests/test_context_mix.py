@@ -176,3 +176,12 @@ def test_the_bit_tree_prototype_gives_exact_tables_and_learns_a_repeated_text():
     once = mr.replay(text, zero[:len(text)], lambda n, ns: bp.BitTreeMixer(n, ns))
     twice = mr.replay(text + text, zero, lambda n, ns: bp.BitTreeMixer(n, ns))
     assert twice - once < 0.25 * once
+
+
+def test_the_mixer_replay_tool_names_a_missing_input_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "benchmarks.mixer_replay", "--files",
+                        str(tmp_path / "missing.txt"), "--no-model"], capture_output=True, text=True)
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr.strip() == f"mixer_replay: no such file or folder: {tmp_path / 'missing.txt'}"
