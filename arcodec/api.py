@@ -141,6 +141,8 @@ DEFAULT_BYTES_MODEL = "charrnn-text"
 MIX_OPTION = 64           # bytes codec options dim: bit 6 = context mixing, bits 0-5 = adapt shift
 REACH_OPTION = 128        # ... bit 7 = --adapt with the reachable-target rule (unset: first rule)
 MIX2_OPTION = 256         # ... bit 8 (with bit 6) = mixer 2 (unset: mixer 1, context_mix.MIXERS)
+MIX3_OPTION = 512         # ... bit 9 (with bit 6, without bit 8) = mixer 3 (codecs/bit_mix.py)
+MIX_BITS = {1: MIX_OPTION, 2: MIX_OPTION | MIX2_OPTION, 3: MIX_OPTION | MIX3_OPTION}
 ADAPT_STEP_SHIFT = 18     # --adapt: shift + bit_length(streams - 1), see adapt_shift
 
 
@@ -275,7 +277,7 @@ def compress_data(data: bytes, model: str | None = None, session: Session | None
     payload, nll = bytes_stream.encode(im, data, n_streams, progress,
                                        mix=context_mix.LATEST if mix else 0)
     mix = mix and bool(data)
-    opts = (shift | REACH_OPTION if adapt else 0) | (MIX_OPTION | MIX2_OPTION if mix else 0)
+    opts = (shift | REACH_OPTION if adapt else 0) | (MIX_BITS[context_mix.LATEST] if mix else 0)
     dims = [len(data), n_streams] + ([opts] if opts else [])
     hdr = container.Header(model_code=info.code, model_name="" if info.code else info.name,
                            weights_hash=info.hash4, codec=BYTES, dims=dims,
@@ -443,10 +445,11 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
     n, n_streams = hdr.dims[:2] if len(hdr.dims) >= 2 else (-1, -1)
     opts = hdr.dims[2] if len(hdr.dims) == 3 else 0
     shift, mixed, reach = opts % MIX_OPTION, bool(opts & MIX_OPTION), bool(opts & REACH_OPTION)
-    mixer = (2 if opts & MIX2_OPTION else 1) if mixed else 0
+    mixer = (3 if opts & MIX3_OPTION else 2 if opts & MIX2_OPTION else 1) if mixed else 0
     if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40 \
-            or opts >= 2 * MIX2_OPTION or (len(hdr.dims) == 3 and not opts) \
-            or (opts & MIX2_OPTION and not mixed):
+            or opts >= 2 * MIX3_OPTION or (len(hdr.dims) == 3 and not opts) \
+            or (opts & (MIX2_OPTION | MIX3_OPTION) and not mixed) \
+            or (opts & MIX2_OPTION and opts & MIX3_OPTION):
         raise FormatError(f"corrupt .arc file (bad stream layout {hdr.dims})")
     if bool(hdr.flags & 1) != (shift != 0) or (shift and not 8 <= shift <= 40) \
             or (reach and not shift):

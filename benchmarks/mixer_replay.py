@@ -29,6 +29,7 @@ import torch
 from arcodec import api, coding
 from arcodec.errors import ArcodecError
 from arcodec.codecs import bytes_stream
+from arcodec.codecs.bit_mix import ONE, make_mixer, node_bits
 from arcodec.codecs.context_mix import ContextMixer
 from arcodec.train.data import data_dir
 
@@ -106,9 +107,15 @@ def replay(data: bytes, logits: np.ndarray,
     bits = 0.0
     for k, a, pos in bytes_stream._steps(n, ns):
         sym = buf[pos].astype(np.int64)
-        f = mixer.freqs(torch.from_numpy(logits[pos].astype(np.int64)), torch.from_numpy(pos))
-        bits += coding.nll_bits(sym, f.numpy())
-        mixer.update(torch.from_numpy(sym))
+        lg, ps, sy = (torch.from_numpy(t) for t in (logits[pos].astype(np.int64), pos, sym))
+        if mixer.binary:                 # the 8 binary tables of each byte (BitMixer)
+            mixer.begin(lg, ps)
+            nodes, b = node_bits(sy)
+            p = mixer.bit_probs(nodes).numpy().reshape(-1)
+            bits += coding.nll_bits(b.numpy().reshape(-1), np.stack([ONE - p, p], 1))
+        else:
+            bits += coding.nll_bits(sym, mixer.freqs(lg, ps).numpy())
+        mixer.update(sy)
     return bits
 
 
@@ -149,7 +156,7 @@ def main() -> None:
     torch.set_num_threads(1)
     for v in a.mixer:
         t = time.time()
-        bits = replay(data, logits, lambda n, ns: ContextMixer(n, ns, "cpu", v))
+        bits = replay(data, logits, lambda n, ns: make_mixer(v, n, ns))
         print(f"{a.set or 'files'} ({len(data):,} bytes) mixer {v}"
               f"{' without the model' if a.no_model else ''}: {bits / max(len(data), 1):.4f}"
               f" bits/byte ({time.time() - t:.0f} s)", flush=True)

@@ -75,6 +75,21 @@ def test_files_of_the_first_context_mixer_still_decode(session):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
 
 
+def test_files_of_the_second_context_mixer_still_decode(session):
+    """``legacy/hello.txt.mix2.arc`` was written with mixer 2 (options bits 6 and 8), the
+    default before mixer 3 (bits 6 and 9). It must decode; marked as mixer 3 it must not."""
+    from arcodec import container
+    from arcodec.api import MIX2_OPTION, MIX3_OPTION, MIX_OPTION
+    arc = (GOLDEN / "legacy" / "hello.txt.mix2.arc").read_bytes()
+    src = EXAMPLES / "hello.txt"
+    assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
+    hdr, payload, _ = container.unpack(arc)
+    assert hdr.dims[2] == MIX_OPTION | MIX2_OPTION
+    hdr.dims = [*hdr.dims[:2], MIX_OPTION | MIX3_OPTION]
+    with pytest.raises(arcodec.FormatError):
+        arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
+
+
 def test_adaptive_files_of_the_first_update_rule_still_decode(session):
     """``legacy/hello.txt.adapt1.arc`` was written by ``--adapt`` before the reachable-target
     rule (options bit 7 unset). It must decode; and the bit must matter: the same file marked

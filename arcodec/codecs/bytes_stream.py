@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .. import coding
-from .context_mix import ContextMixer
+from .bit_mix import ONE, make_mixer, node_bits
 
 STREAM_BYTES = 2048    # target bytes per stream (measured cost of 2 KB streams: +0.16% on alice29)
 MAX_STREAMS = 256      # upper bound on N (kept in the header, so it may change later)
@@ -42,12 +42,15 @@ def _steps(n: int, n_streams: int):
 
 
 class _Tables:
-    """The one source of the coder's tables for encoder and decoder: the model's own, or the
-    model's logits mixed with the file's statistics (``ContextMixer``)."""
+    """The one source of the coder's tables for encoder and decoder: the model's own, the
+    model's logits mixed with the file's statistics (``ContextMixer``: one 256-symbol table per
+    byte), or mixed in the bit tree (``BitMixer``: 8 binary tables per byte, coded depth by
+    depth: all streams' bits of depth 0, then of depth 1, ...)."""
 
     def __init__(self, model, n: int, n_streams: int, mix: int):
         self.model = model
-        self.mixer = ContextMixer(n, n_streams, model.device, mix) if mix else None
+        self.mixer = make_mixer(mix, n, n_streams, model.device) if mix else None
+        self.binary = self.mixer is not None and self.mixer.binary
 
     def freqs(self, state, pos: np.ndarray) -> np.ndarray:
         """(a,) positions -> (a, 256) int64 frequency table of each active stream."""
@@ -55,6 +58,32 @@ class _Tables:
             return self.model.freqs(state).cpu().numpy()
         p = torch.from_numpy(pos).to(self.model.device)
         return self.mixer.freqs(self.model.logits(state), p).cpu().numpy()
+
+    def encode(self, enc: coding.Encoder, state, pos: np.ndarray, sym: np.ndarray) -> float:
+        """Code the (a,) bytes ``sym`` at ``pos``; returns the NLL of their tables in bits."""
+        if not self.binary:
+            f = self.freqs(state, pos)
+            enc.encode(sym, f)
+            return coding.nll_bits(sym, f)
+        self.mixer.begin(self.model.logits(state), torch.from_numpy(pos).to(self.model.device))
+        nodes, bits = node_bits(torch.from_numpy(sym).to(self.model.device))
+        p = self.mixer.bit_probs(nodes).cpu().numpy().T.reshape(-1)     # depth-major
+        b = bits.cpu().numpy().T.reshape(-1)
+        f = np.stack([ONE - p, p], 1)
+        enc.encode(b, f)
+        return coding.nll_bits(b, f)
+
+    def decode(self, dec: coding.Decoder, state, pos: np.ndarray) -> np.ndarray:
+        """(a,) positions -> the (a,) int64 bytes decoded there."""
+        if not self.binary:
+            return dec.decode(self.freqs(state, pos)).astype(np.int64)
+        dev = self.model.device
+        self.mixer.begin(self.model.logits(state), torch.from_numpy(pos).to(dev))
+        node = np.ones(len(pos), dtype=np.int64)
+        for _ in range(8):
+            p = self.mixer.bit_probs(torch.from_numpy(node[:, None]).to(dev))[:, 0].cpu().numpy()
+            node = 2 * node + dec.decode(np.stack([ONE - p, p], 1))
+        return node - 256
 
     def step(self, state, sym: torch.Tensor):
         if self.mixer is not None:
@@ -78,9 +107,7 @@ def encode(model, data: bytes, n_streams: int,
     for k, a, pos in _steps(len(buf), n_streams):
         state = model.take(state, a)
         sym = buf[pos].astype(np.int64)
-        f = tables.freqs(state, pos)
-        enc.encode(sym, f)
-        nll += coding.nll_bits(sym, f)
+        nll += tables.encode(enc, state, pos, sym)
         state = tables.step(state, torch.from_numpy(sym).to(model.device))
         if progress:
             progress(a)
@@ -99,7 +126,7 @@ def decode(model, payload: bytes, n: int, n_streams: int,
     tables = _Tables(model, n, n_streams, mix)
     for k, a, pos in _steps(n, n_streams):
         state = model.take(state, a)
-        sym = dec.decode(tables.freqs(state, pos)).astype(np.int64)
+        sym = tables.decode(dec, state, pos)
         out[pos] = sym
         state = tables.step(state, torch.from_numpy(sym).to(model.device))
         if progress:

@@ -74,8 +74,10 @@ class MixerSpec:
 
 
 MIXERS = {1: MixerSpec(words=0, match_min=6, alpha="0.5", rows_max=16, lr_decay_max=0),
-          2: MixerSpec(words=2, match_min=8, alpha="0.0625", rows_max=18, lr_decay_max=2)}
-LATEST = 2
+          2: MixerSpec(words=2, match_min=8, alpha="0.0625", rows_max=18, lr_decay_max=2),
+          # mixer 3 keeps mixer 2's statistics and mixes in the bit tree (bit_mix.BitMixer)
+          3: MixerSpec(words=2, match_min=8, alpha="0.0625", rows_max=18, lr_decay_max=2)}
+LATEST = 3                 # what new files use (mixer 3: bit_mix.BitMixer)
 
 
 @lru_cache(maxsize=None)
@@ -104,6 +106,8 @@ class ContextMixer:
     2^53 (S * 2^22 * 2^10 < 2^36; 256 * 2^16 * 2^10 = 2^34), so they are exact in any
     summation order, on any device.
     """
+
+    binary = False     # mixes byte tables (``freqs``); see bit_mix.BitMixer for binary coding
 
     def __init__(self, n: int, n_streams: int, device: torch.device | str = "cpu",
                  version: int = LATEST):

@@ -1,0 +1,200 @@
+"""Mixer 3: context mixing in the bit tree; every byte is coded as 8 binary decisions.
+
+Mixers 1 and 2 (``context_mix.py``) mix byte logits over all 256 symbols. Mixer 3 keeps their
+statistics (order-2/3/4/6 and word count rows, the match model, all updated the same way) but
+mixes the way PAQ-style coders do: a byte is the path of 8 binary decisions from the root of the
+255-node bit tree (node v = 1..255, depth d = bit_length(v) - 1, children 2v and 2v + 1; the
+byte is the leaf 256 + y). At every node on the path each stream predicts the next bit:
+
+  * count rows: n0, n1 = the row's counts under the node's two children (from one prefix sum
+    of the row per byte); input st = LN[n1 >> s] - LN[n0 >> s], LN[c] = round(256 ln(c + 0.4)),
+    s the smallest shift that brings both under CAP + 1 (stretch units: 1/256 nat, |st| <= 2047);
+  * the model: the same of its own frequency table (``logits_to_freqs``, total 2^16);
+  * the match model: +-256 on the path of the byte it predicts, 0 elsewhere.
+
+p1 = squash((sum_i w_i st_i) >> 16), each weight chosen by (source, bucket, depth): count rows
+by their total under the node (bit length, capped) and whether one child is empty, the model by
+how many count rows have been seen, the match by its length. An adaptive probability map (APM)
+keyed by (the stream's last byte, node) refines it: 33 buckets over the stretch domain,
+linear interpolation, averaged 1:3 with p1 and clamped to [32, 2^16 - 32]. The bit is coded
+with the table [2^16 - p, p].
+
+Learning happens after each byte, from its 8 nodes: weights move by (sum of
+(bit 2^16 - p1) st_i over the byte's nodes and the step's streams) >> shift, APM cells by the
+mean of their targets; then the counts and the match model as in mixer 2. Every value is int64
+(products < 2^40), so the encoder (all 8 nodes of a known byte at once) and the decoder (one
+node at a time) compute the same probabilities on any device. Measured by replay
+(``benchmarks/bitmix_prototype.py`` was the prototype; the figures are in the README).
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal, getcontext
+from functools import lru_cache
+
+import torch
+
+from ..exact.tables import logits_to_freqs
+from . import context_mix as cm
+
+ST_MAX = 2047          # stretch domain: |st| <= ST_MAX, 1/256 nat units
+CAP = 4095             # LN covers counts 0..CAP; larger pairs are shifted down together
+BETA = "0.4"           # LN[c] = round(256 ln(c + BETA))
+SH = 12                # weight learning-rate shift (plus log2(streams) / 2 and the decay)
+W_MODEL0, W_ORDER0, W_MATCH0 = 1 << 16, 19660, 1 << 15   # initial weights, Q16 (1.0, 0.3, 0.5)
+APM_CELLS = 33         # APM buckets over the stretch domain (step 128)
+APM_RATE = 6           # APM cells move by (target - cell) * weight >> (7 + APM_RATE)
+P_MIN = 32             # coded probabilities lie in [P_MIN, 2^16 - P_MIN]
+ONE = 1 << 16
+
+
+@lru_cache(maxsize=None)
+def ln_table(beta: str, cap: int) -> tuple[int, ...]:
+    """round(256 ln(c + beta)) for c = 0..cap (with beta = 0, c = 0 gives the value for 0.5).
+
+    float64 logarithms, with every value that lies near a rounding boundary checked in
+    decimal arithmetic, so the table is the same on every platform."""
+    getcontext().prec = 30
+    b = float(beta)
+    out = []
+    for c in range(cap + 1):
+        x = c + b if c or b else 0.5
+        v = 256 * math.log(x)
+        if abs(v - math.floor(v) - 0.5) < 1e-6:
+            v = float((Decimal(256) * (Decimal(c) + Decimal(beta) if c or b else Decimal("0.5"))
+                       .ln()).to_integral_value())
+        out.append(int(round(v)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def squash_table() -> tuple[int, ...]:
+    """p1 in Q16, clamped to [1, 2^16 - 1], for st = -ST_MAX .. ST_MAX."""
+    getcontext().prec = 30
+    return tuple(max(1, min(ONE - 1, int((Decimal(ONE) / (1 + (Decimal(-d) / 256).exp()))
+                                         .to_integral_value())))
+                 for d in range(-ST_MAX, ST_MAX + 1))
+
+
+def node_bits(sym: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a,) bytes -> (nodes (a, 8), bits (a, 8)): the node (1..255) at each depth of the byte's
+    path and the bit taken there."""
+    d8 = torch.arange(8, device=sym.device)
+    return (256 | sym[:, None]) >> (8 - d8), (sym[:, None] >> (7 - d8)) & 1
+
+
+def make_mixer(version: int, n: int, n_streams: int,
+               device: torch.device | str = "cpu") -> cm.ContextMixer:
+    """The context mixer of a format version (1 and 2: ``ContextMixer``; 3: ``BitMixer``)."""
+    if version == 3:
+        return BitMixer(n, n_streams, device)
+    return cm.ContextMixer(n, n_streams, device, version)
+
+
+class BitMixer(cm.ContextMixer):
+    """Mixer 3 (see module doc). Per byte step: ``begin(logits, pos)``, then ``bit_probs(nodes)``
+    for the nodes of the path (all 8 at once, or one depth at a time), then ``update(sym)``."""
+
+    binary = True
+
+    def __init__(self, n: int, n_streams: int, device: torch.device | str = "cpu"):
+        super().__init__(n, n_streams, device, 3)
+        i64 = dict(dtype=torch.int64, device=self.device)
+        k = self.k
+        self.LN = torch.tensor(ln_table(BETA, CAP), **i64)
+        self.LN16 = torch.tensor(ln_table("0", ONE), **i64)
+        self.SQ = torch.tensor(squash_table(), **i64)
+        # weights (Q16) by node slot (the node's depth): model (K + 1 top-order buckets), count
+        # row i (2T buckets), match (MATCH_BUCKETS); source bucket b, slot j: wb[base + S b + j]
+        self.depth_of = torch.tensor([max(v.bit_length() - 1, 0) for v in range(256)], **i64)
+        self.slot_of, ns = self.depth_of, 8
+        self.ns = ns
+        self.wb = torch.cat([torch.full(((k + 1) * ns,), W_MODEL0, **i64),
+                             torch.full((k * 2 * cm.T_BUCKETS * ns,), W_ORDER0, **i64),
+                             torch.full((cm.MATCH_BUCKETS * ns,), W_MATCH0, **i64)])
+        self.bbase = torch.tensor([0] + [(k + 1 + 2 * cm.T_BUCKETS * i) * ns for i in range(k)]
+                                  + [(k + 1 + 2 * cm.T_BUCKETS * k) * ns], **i64)
+        self.shift_edges = torch.tensor([(CAP + 1) * (1 << i) - 1 for i in range(9)], **i64)
+        st = ((torch.arange(APM_CELLS, **i64) - APM_CELLS // 2) * 128).clamp(-ST_MAX, ST_MAX)
+        self.apm = self.SQ[st + ST_MAX].repeat(256 * 255)   # (last byte, node - 1, cell)
+        self._sum = torch.zeros_like(self.apm)               # scratch for the APM update
+        self._cnt = torch.zeros_like(self.apm)
+        self._step = None
+        self._seen: list[tuple] = []
+
+    def begin(self, logits: torch.Tensor, pos: torch.Tensor) -> None:
+        """Start a byte step: (a, 256) model logits, (a,) positions of the active streams."""
+        a, k = logits.shape[0], self.k
+        rows = self._rows(a)
+        c = self.counts.index_select(0, rows.reshape(-1)).view(a, k, 256).to(torch.int64)
+        cs = torch.nn.functional.pad(c.cumsum(2), (1, 0))                # (a, K, 257)
+        top = (cs[:, :, -1] > 0).sum(1)
+        ms = torch.nn.functional.pad(logits_to_freqs(logits, 16).cumsum(1), (1, 0))  # (a, 257)
+        pred, ok = self.match(a)
+        mb = torch.clamp(self.mlen[:a], max=cm.MATCH_BUCKETS - 1)
+        self._step = (rows, c, pos, cs, ms, top, pred | 256, ok, mb, self.hist[:a] & 255)
+        self._seen = []
+
+    def bit_probs(self, nodes: torch.Tensor) -> torch.Tensor:
+        """(a, D) nodes (1..255) -> (a, D) Q16 probabilities that the next bit there is 1.
+
+        Depends only on the state at ``begin``: any split of a path into calls gives the same."""
+        rows, c, pos, cs, ms, top, pred, ok, mb, last = self._step
+        a, dd, k = nodes.shape[0], nodes.shape[1], self.k
+        depth = self.depth_of[nodes]
+        half = 1 << (7 - depth)                                            # (a, D)
+        lo = (nodes << (8 - depth)) - 256
+        at = torch.stack([lo, lo + half, lo + 2 * half], 2)                 # (a, D, 3)
+        q = cs.gather(2, at.view(a, 1, dd * 3).expand(a, k, dd * 3)).view(a, k, dd, 3)
+        n0, n1 = q[..., 1] - q[..., 0], q[..., 2] - q[..., 1]               # (a, K, D)
+        s = torch.bucketize(torch.maximum(n0, n1), self.shift_edges)
+        st_o = (self.LN[n1 >> s] - self.LN[n0 >> s]).clamp(-ST_MAX, ST_MAX)
+        nt = n0 + n1
+        det = ((n0 == 0) | (n1 == 0)) & (nt > 0)
+        b_ord = torch.bucketize(nt, self.edges, right=True) + cm.T_BUCKETS * det
+        qm = ms.gather(1, at.view(a, dd * 3)).view(a, dd, 3)
+        st_m = (self.LN16[qm[..., 2] - qm[..., 1]] - self.LN16[qm[..., 1] - qm[..., 0]]) \
+            .clamp(-ST_MAX, ST_MAX)
+        on = ((pred[:, None] >> (8 - depth)) == nodes) & ok[:, None]
+        st_x = on * (((pred[:, None] >> (7 - depth)) & 1) * 512 - 256)
+        slot, ns = self.slot_of[nodes], self.ns
+        i_m = top[:, None] * ns + slot + self.bbase[0]                      # (a, D)
+        i_o = b_ord * ns + slot[:, None] + self.bbase[None, 1:k + 1, None]  # (a, K, D)
+        i_x = mb[:, None] * ns + slot + self.bbase[k + 1]
+        w = self.wb
+        dot = w[i_m] * st_m + (w[i_o] * st_o).sum(1) + w[i_x] * st_x
+        st2 = (dot >> 16).clamp(-ST_MAX, ST_MAX) + ST_MAX                   # 0 .. 2 ST_MAX
+        p1 = self.SQ[st2]
+        ia = (last[:, None] * 255 + nodes - 1) * APM_CELLS + (st2 >> 7)
+        wt = st2 & 127
+        pa = (self.apm[ia] * (128 - wt) + self.apm[ia + 1] * wt) >> 7
+        self._seen.append((nodes, depth, st_m, st_o, st_x, i_m, i_o, i_x, p1, ia, wt))
+        return ((p1 + 3 * pa) >> 2).clamp(P_MIN, ONE - P_MIN)
+
+    def update(self, sym: torch.Tensor) -> None:
+        """Learn from the (a,) bytes just coded (their 8 nodes must have been asked for)."""
+        rows, c, pos = self._step[:3]
+        nodes, depth, st_m, st_o, st_x, i_m, i_o, i_x, p1, ia, wt = (
+            torch.cat(t, -1) for t in zip(*self._seen))
+        a = sym.shape[0]
+        bit = (sym[:, None] >> (7 - depth)) & 1                             # (a, 8)
+        err = (bit << 16) - p1
+        idx = torch.cat([i_m.reshape(-1), i_o.reshape(-1), i_x.reshape(-1)])
+        g = torch.cat([(err * st_m).reshape(-1), (err[:, None, :] * st_o).reshape(-1),
+                       (err * st_x).reshape(-1)])
+        sh = SH + max(a - 1, 0).bit_length() // 2 \
+            + min(self.spec.lr_decay_max, (self.coded >> cm.LR_T0).bit_length())
+        self.coded += a
+        step = torch.zeros_like(self.wb).index_add_(0, idx, g)
+        self.wb = (self.wb + (step >> sh)).clamp(-cm.W_MAX, cm.W_MAX)
+        # APM: each touched cell moves by the mean of its targets this step (order-free)
+        tgt, ia, wt = (bit << 16).reshape(-1), ia.reshape(-1), wt.reshape(-1)
+        for j, wj in ((ia, 128 - wt), (ia + 1, wt)):
+            dp = ((tgt - self.apm[j]) * wj) >> (7 + APM_RATE)
+            self._sum.index_add_(0, j, dp)
+            self._cnt.index_add_(0, j, torch.ones_like(j))
+            self.apm[j] = (self.apm[j] + self._sum[j] // self._cnt[j]).clamp(16, ONE - 16)
+            self._sum[j] = 0
+            self._cnt[j] = 0
+        self.update_statistics(sym, rows, c, pos)
+        self._step, self._seen = None, []
