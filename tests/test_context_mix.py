@@ -5,7 +5,7 @@ import torch
 
 import arcodec
 from arcodec.codecs import bytes_stream
-from arcodec.codecs.bit_mix import BitMixer, make_mixer, node_bits
+from arcodec.codecs.bit_mix import make_mixer
 from arcodec.codecs.context_mix import LATEST, MIXERS, W_FRAC, ContextMixer
 from arcodec.exact.tables import LOGIT_MAX, LOGIT_ONE, logits_to_freqs
 
@@ -31,8 +31,6 @@ def _mixed_trace(im, data: bytes, n_streams: int, check=None,
             mx = tables.mixer
             mx.begin(im.logits(state), torch.from_numpy(pos))
             out.append(mx.bit_probs(torch.arange(1, 256).expand(a, 255)).numpy())
-            mx._seen = []                       # learn from the coded path only
-            mx.bit_probs(node_bits(sym)[0])
         else:
             out.append(tables.freqs(state, pos))
         if check:
@@ -170,22 +168,6 @@ def test_the_mixer_replay_tool_without_the_model_measures_the_files_statistics_a
         out[bool(extra)] = float(r.stdout.split(": ")[1].split()[0])
         assert ("without the model" in r.stdout) == bool(extra)
     assert out[True] > out[False] + 0.3
-
-
-def test_the_bit_tree_prototype_gives_exact_tables_and_learns_a_repeated_text():
-    """The prototype's tables are valid coder tables, and a text seen before costs less."""
-    from pathlib import Path
-
-    from benchmarks import bitmix_prototype as bp
-    from benchmarks import mixer_replay as mr
-    text = Path(__file__).resolve().parents[1].joinpath("README.md").read_bytes()[:1000]
-    zero = np.zeros((2 * len(text), 256), dtype=np.int16)
-    mixer = bp.BitTreeMixer(len(text), 1)
-    f = mixer.freqs(torch.zeros(1, 256, dtype=torch.int64), torch.tensor([0]))
-    assert f.min() >= 1 and f.sum() == 1 << 16
-    once = mr.replay(text, zero[:len(text)], lambda n, ns: bp.BitTreeMixer(n, ns))
-    twice = mr.replay(text + text, zero, lambda n, ns: bp.BitTreeMixer(n, ns))
-    assert twice - once < 0.25 * once
 
 
 def test_the_mixer_replay_tool_names_a_missing_input_in_one_line(tmp_path):

@@ -44,6 +44,7 @@ SH = 12                # weight learning-rate shift (plus log2(streams) / 2 and 
 W_MODEL0, W_ORDER0, W_MATCH0 = 1 << 16, 19660, 1 << 15   # initial weights, Q16 (1.0, 0.3, 0.5)
 APM_CELLS = 33         # APM buckets over the stretch domain (step 128)
 APM_RATE = 6           # APM cells move by (target - cell) * weight >> (7 + APM_RATE)
+APM2_BITS = 16         # the second APM has 2^APM2_BITS hashed (last two bytes, node) contexts
 P_MIN = 32             # coded probabilities lie in [P_MIN, 2^16 - P_MIN]
 ONE = 1 << 16
 
@@ -83,6 +84,21 @@ def node_bits(sym: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (256 | sym[:, None]) >> (8 - d8), (sym[:, None] >> (7 - d8)) & 1
 
 
+def _learn_apm(t: torch.Tensor, i: torch.Tensor, wt: torch.Tensor, tgt: torch.Tensor,
+               scratch: torch.Tensor) -> None:
+    """Move the APM ``t``'s cells i and i + 1 (interpolation weights 128 - wt, wt; all (m,))
+    toward the targets ``tgt`` (m,), Q16: each touched cell by the integer mean of its moves
+    this step, so the result does not depend on the order of the m visits. ``scratch``: zeros
+    (2, len(t)) int64, left zero."""
+    for j, wj in ((i, 128 - wt), (i + 1, wt)):
+        dp = ((tgt - t[j]) * wj) >> (7 + APM_RATE)
+        scratch[0].index_add_(0, j, dp)
+        scratch[1].index_add_(0, j, torch.ones_like(j))
+        tot, cnt = scratch[:, j]
+        t[j] = (t[j] + tot // cnt).clamp(16, ONE - 16).to(t.dtype)   # duplicates: same value
+        scratch[:, j] = 0
+
+
 def make_mixer(version: int, n: int, n_streams: int,
                device: torch.device | str = "cpu") -> cm.ContextMixer:
     """The context mixer of a format version (1 and 2: ``ContextMixer``; 3: ``BitMixer``)."""
@@ -92,8 +108,8 @@ def make_mixer(version: int, n: int, n_streams: int,
 
 
 class BitMixer(cm.ContextMixer):
-    """Mixer 3 (see module doc). Per byte step: ``begin(logits, pos)``, then ``bit_probs(nodes)``
-    for the nodes of the path (all 8 at once, or one depth at a time), then ``update(sym)``."""
+    """Mixer 3 (see module doc). Per byte step: ``begin(logits, pos)``; ``bit_probs(nodes)`` for
+    any nodes, as often as needed (it changes nothing); then ``update(sym)``."""
 
     binary = True
 
@@ -101,84 +117,118 @@ class BitMixer(cm.ContextMixer):
         super().__init__(n, n_streams, device, 3)
         i64 = dict(dtype=torch.int64, device=self.device)
         k = self.k
-        self.LN = torch.tensor(ln_table(BETA, CAP), **i64)
+        self.LN = torch.tensor(ln_table(BETA, CAP), dtype=torch.int32, device=self.device)
         self.LN16 = torch.tensor(ln_table("0", ONE), **i64)
         self.SQ = torch.tensor(squash_table(), **i64)
-        # weights (Q16) by node slot (the node's depth): model (K + 1 top-order buckets), count
-        # row i (2T buckets), match (MATCH_BUCKETS); source bucket b, slot j: wb[base + S b + j]
-        self.depth_of = torch.tensor([max(v.bit_length() - 1, 0) for v in range(256)], **i64)
-        self.slot_of, ns = self.depth_of, 8
-        self.ns = ns
-        self.wb = torch.cat([torch.full(((k + 1) * ns,), W_MODEL0, **i64),
-                             torch.full((k * 2 * cm.T_BUCKETS * ns,), W_ORDER0, **i64),
-                             torch.full((cm.MATCH_BUCKETS * ns,), W_MATCH0, **i64)])
-        self.bbase = torch.tensor([0] + [(k + 1 + 2 * cm.T_BUCKETS * i) * ns for i in range(k)]
-                                  + [(k + 1 + 2 * cm.T_BUCKETS * k) * ns], **i64)
-        self.shift_edges = torch.tensor([(CAP + 1) * (1 << i) - 1 for i in range(9)], **i64)
+        # weights (Q16) by node depth: model (K + 1 top-order buckets), count row i (2T
+        # buckets), match (MATCH_BUCKETS); source bucket b at depth d: wb[base + 8 b + d]
+        self.wb = torch.cat([torch.full(((k + 1) * 8,), W_MODEL0, **i64),
+                             torch.full((k * 2 * cm.T_BUCKETS * 8,), W_ORDER0, **i64),
+                             torch.full((cm.MATCH_BUCKETS * 8,), W_MATCH0, **i64)])
+        self.bbase = torch.tensor([0] + [(k + 1 + 2 * cm.T_BUCKETS * i) * 8 for i in range(k)]
+                                  + [(k + 1 + 2 * cm.T_BUCKETS * k) * 8], **i64)
+        v = torch.arange(256, **i64)
+        self.depth_of = torch.tensor([max(u.bit_length() - 1, 0) for u in range(256)], **i64)
+        lo = (v << (8 - self.depth_of)) - 256
+        half = 1 << (7 - self.depth_of)
+        # leaves under node v: [lo, lo + half) after bit 0, [lo + half, lo + 2 half) after bit 1
+        self.node_at = torch.stack([lo, lo + half, lo + 2 * half], 1).clamp(0, 256)   # (256, 3)
+        # count sums are < 2^19 (256 counts of at most COUNT_MAX + 256): int32 where they are used
+        self.shift_edges = torch.tensor([(CAP + 1) * (1 << i) - 1 for i in range(9)],
+                                        dtype=torch.int32, device=self.device)
+        self.edges32 = self.edges.to(torch.int32)
         st = ((torch.arange(APM_CELLS, **i64) - APM_CELLS // 2) * 128).clamp(-ST_MAX, ST_MAX)
-        self.apm = self.SQ[st + ST_MAX].repeat(256 * 255)   # (last byte, node - 1, cell)
-        self._sum = torch.zeros_like(self.apm)               # scratch for the APM update
-        self._cnt = torch.zeros_like(self.apm)
+        # both APMs in one table: (last byte, node - 1, cell), then (hash, cell); Q16 in int32
+        self.apm = self.SQ[st + ST_MAX].to(torch.int32).repeat(256 * 255 + (1 << APM2_BITS))
+        self.apm2_at = 256 * 255 * APM_CELLS
+        self._scratch = torch.zeros(2, len(self.apm), **i64)
         self._step = None
-        self._seen: list[tuple] = []
+        self._memo = []
 
     def begin(self, logits: torch.Tensor, pos: torch.Tensor) -> None:
-        """Start a byte step: (a, 256) model logits, (a,) positions of the active streams."""
+        """Start a byte step: (a, 256) model logits, (a,) positions of the active streams.
+
+        Gathers the count rows and the model's table as prefix sums ((a, K, 257), (a, 257))."""
         a, k = logits.shape[0], self.k
         rows = self._rows(a)
-        c = self.counts.index_select(0, rows.reshape(-1)).view(a, k, 256).to(torch.int64)
-        cs = torch.nn.functional.pad(c.cumsum(2), (1, 0))                # (a, K, 257)
+        c = self.counts.index_select(0, rows.reshape(-1)).view(a, k, 256)   # int16
+        cs = torch.nn.functional.pad(c.cumsum(2, dtype=torch.int32), (1, 0))   # (a, K, 257)
         top = (cs[:, :, -1] > 0).sum(1)
         ms = torch.nn.functional.pad(logits_to_freqs(logits, 16).cumsum(1), (1, 0))  # (a, 257)
         pred, ok = self.match(a)
         mb = torch.clamp(self.mlen[:a], max=cm.MATCH_BUCKETS - 1)
-        self._step = (rows, c, pos, cs, ms, top, pred | 256, ok, mb, self.hist[:a] & 255)
-        self._seen = []
+        self._step = (rows, c, pos, cs, ms, top, pred | 256, ok, mb, self.hist[:a] & 0xFFFF)
+        self._memo: list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = []
+
+    def _terms(self, nodes: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(a, D) nodes -> the inputs and weight indices of the model and the match model
+        (a, D) and of the count rows (a, K, D), the mixer's stretch + ST_MAX (a, D) and the two
+        APMs' cell indices (a, D)."""
+        rows, c, pos, cs, ms, top, pred, ok, mb, last2 = self._step
+        a, dd, k = nodes.shape[0], nodes.shape[1], self.k
+        depth = self.depth_of[nodes]
+        at = self.node_at[nodes].view(a, dd * 3)                            # (a, 3D)
+        n = cs.gather(2, at[:, None, :].expand(a, k, dd * 3)).view(a, k, dd, 3).diff(dim=3)
+        n0, n1 = n.unbind(3)                                                # (a, K, D)
+        s = torch.bucketize(torch.maximum(n0, n1), self.shift_edges)
+        st_o = (self.LN[n1 >> s] - self.LN[n0 >> s]).clamp(-ST_MAX, ST_MAX)
+        nt = n0 + n1
+        det = (torch.minimum(n0, n1) == 0) & (nt > 0)
+        b_ord = torch.bucketize(nt, self.edges32, right=True) + cm.T_BUCKETS * det
+        i_o = b_ord * 8 + (depth[:, None, :] + self.bbase[None, 1:k + 1, None])
+        m0, m1 = self.LN16[ms.gather(1, at).view(a, dd, 3).diff(dim=2)].unbind(2)
+        st_m = (m1 - m0).clamp(-ST_MAX, ST_MAX)
+        on = ((pred[:, None] >> (8 - depth)) == nodes) & ok[:, None]
+        st_x = on * (((pred[:, None] >> (7 - depth)) & 1) * 512 - 256)
+        i_m = top[:, None] * 8 + depth + self.bbase[0]                      # (a, D)
+        i_x = mb[:, None] * 8 + depth + self.bbase[k + 1]
+        w = self.wb
+        dot = w[i_m] * st_m + (w[i_o] * st_o).sum(1) + w[i_x] * st_x
+        st2 = (dot >> 16).clamp(-ST_MAX, ST_MAX) + ST_MAX                   # 0 .. 2 ST_MAX
+        cell = st2 >> 7
+        ia = ((last2[:, None] & 255) * 255 + nodes - 1) * APM_CELLS + cell
+        h2 = (((last2[:, None] << 8 | nodes) * cm.GOLD) & 0xFFFFFFFF) >> (32 - APM2_BITS)
+        return st_m, i_m, st_x, i_x, st_o, i_o, st2, ia, h2 * APM_CELLS + cell + self.apm2_at
 
     def bit_probs(self, nodes: torch.Tensor) -> torch.Tensor:
         """(a, D) nodes (1..255) -> (a, D) Q16 probabilities that the next bit there is 1.
 
-        Depends only on the state at ``begin``: any split of a path into calls gives the same."""
-        rows, c, pos, cs, ms, top, pred, ok, mb, last = self._step
-        a, dd, k = nodes.shape[0], nodes.shape[1], self.k
-        depth = self.depth_of[nodes]
-        half = 1 << (7 - depth)                                            # (a, D)
-        lo = (nodes << (8 - depth)) - 256
-        at = torch.stack([lo, lo + half, lo + 2 * half], 2)                 # (a, D, 3)
-        q = cs.gather(2, at.view(a, 1, dd * 3).expand(a, k, dd * 3)).view(a, k, dd, 3)
-        n0, n1 = q[..., 1] - q[..., 0], q[..., 2] - q[..., 1]               # (a, K, D)
-        s = torch.bucketize(torch.maximum(n0, n1), self.shift_edges)
-        st_o = (self.LN[n1 >> s] - self.LN[n0 >> s]).clamp(-ST_MAX, ST_MAX)
-        nt = n0 + n1
-        det = ((n0 == 0) | (n1 == 0)) & (nt > 0)
-        b_ord = torch.bucketize(nt, self.edges, right=True) + cm.T_BUCKETS * det
-        qm = ms.gather(1, at.view(a, dd * 3)).view(a, dd, 3)
-        st_m = (self.LN16[qm[..., 2] - qm[..., 1]] - self.LN16[qm[..., 1] - qm[..., 0]]) \
-            .clamp(-ST_MAX, ST_MAX)
-        on = ((pred[:, None] >> (8 - depth)) == nodes) & ok[:, None]
-        st_x = on * (((pred[:, None] >> (7 - depth)) & 1) * 512 - 256)
-        slot, ns = self.slot_of[nodes], self.ns
-        i_m = top[:, None] * ns + slot + self.bbase[0]                      # (a, D)
-        i_o = b_ord * ns + slot[:, None] + self.bbase[None, 1:k + 1, None]  # (a, K, D)
-        i_x = mb[:, None] * ns + slot + self.bbase[k + 1]
-        w = self.wb
-        dot = w[i_m] * st_m + (w[i_o] * st_o).sum(1) + w[i_x] * st_x
-        st2 = (dot >> 16).clamp(-ST_MAX, ST_MAX) + ST_MAX                   # 0 .. 2 ST_MAX
-        p1 = self.SQ[st2]
-        ia = (last[:, None] * 255 + nodes - 1) * APM_CELLS + (st2 >> 7)
-        wt = st2 & 127
-        pa = (self.apm[ia] * (128 - wt) + self.apm[ia + 1] * wt) >> 7
-        self._seen.append((nodes, depth, st_m, st_o, st_x, i_m, i_o, i_x, p1, ia, wt))
-        return ((p1 + 3 * pa) >> 2).clamp(P_MIN, ONE - P_MIN)
+        Depends only on the state at ``begin``: any nodes, in any grouping, give the same."""
+        terms = self._terms(nodes)
+        self._memo.append((nodes, terms))          # update() reuses the path's terms
+        st2, ia, ib = terms[-3:]
+        wt = (st2 & 127)[:, None, :]
+        ab = self.apm[torch.stack([ia, ib, ia + 1, ib + 1], 1)]               # (a, 4, D) int32
+        pa, pb = ((ab[:, :2] * (128 - wt) + ab[:, 2:] * wt) >> 7).unbind(1)
+        return ((2 * self.SQ[st2] + 3 * pa + 3 * pb) >> 3).clamp(P_MIN, ONE - P_MIN)
+
+    def _path_terms(self, path: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``_terms(path)`` for the (a, 8) path nodes: taken from the nodes ``bit_probs`` was
+        asked for in this step where they cover the path (the same values: ``_terms`` depends
+        only on the state at ``begin``), else computed."""
+        if len(self._memo) == 1 and torch.equal(self._memo[0][0], path):
+            return self._memo[0][1]                   # the encoder asked for the path itself
+        if self._memo:
+            nodes = torch.cat([m[0] for m in self._memo], 1)                # (a, M)
+            hit = nodes[:, :, None] == path[:, None, :]                     # (a, M, 8)
+            if bool(hit.any(1).all()):
+                col = hit.to(torch.int8).argmax(1)                          # (a, 8)
+                k = self.k
+                out = []
+                for t in zip(*(m[1] for m in self._memo)):
+                    t = torch.cat(t, -1)
+                    out.append(t.gather(2, col[:, None, :].expand(-1, k, -1)) if t.dim() == 3
+                               else t.gather(1, col))
+                return tuple(out)
+        return self._terms(path)
 
     def update(self, sym: torch.Tensor) -> None:
-        """Learn from the (a,) bytes just coded (their 8 nodes must have been asked for)."""
+        """Learn from the (a,) bytes just coded, at the 8 nodes of each one's path."""
         rows, c, pos = self._step[:3]
-        nodes, depth, st_m, st_o, st_x, i_m, i_o, i_x, p1, ia, wt = (
-            torch.cat(t, -1) for t in zip(*self._seen))
         a = sym.shape[0]
-        bit = (sym[:, None] >> (7 - depth)) & 1                             # (a, 8)
-        err = (bit << 16) - p1
+        nodes, bit = node_bits(sym)                                          # (a, 8)
+        st_m, i_m, st_x, i_x, st_o, i_o, st2, ia, ib = self._path_terms(nodes)
+        err = (bit << 16) - self.SQ[st2]                                    # the mixer's own error
         idx = torch.cat([i_m.reshape(-1), i_o.reshape(-1), i_x.reshape(-1)])
         g = torch.cat([(err * st_m).reshape(-1), (err[:, None, :] * st_o).reshape(-1),
                        (err * st_x).reshape(-1)])
@@ -187,14 +237,8 @@ class BitMixer(cm.ContextMixer):
         self.coded += a
         step = torch.zeros_like(self.wb).index_add_(0, idx, g)
         self.wb = (self.wb + (step >> sh)).clamp(-cm.W_MAX, cm.W_MAX)
-        # APM: each touched cell moves by the mean of its targets this step (order-free)
-        tgt, ia, wt = (bit << 16).reshape(-1), ia.reshape(-1), wt.reshape(-1)
-        for j, wj in ((ia, 128 - wt), (ia + 1, wt)):
-            dp = ((tgt - self.apm[j]) * wj) >> (7 + APM_RATE)
-            self._sum.index_add_(0, j, dp)
-            self._cnt.index_add_(0, j, torch.ones_like(j))
-            self.apm[j] = (self.apm[j] + self._sum[j] // self._cnt[j]).clamp(16, ONE - 16)
-            self._sum[j] = 0
-            self._cnt[j] = 0
+        tgt, wt = (bit << 16).reshape(-1), (st2 & 127).reshape(-1)
+        _learn_apm(self.apm, torch.cat([ia.reshape(-1), ib.reshape(-1)]), wt.repeat(2),
+                   tgt.repeat(2), self._scratch)
         self.update_statistics(sym, rows, c, pos)
-        self._step, self._seen = None, []
+        self._step, self._memo = None, []
