@@ -14,17 +14,28 @@ byte is the leaf 256 + y). At every node on the path each stream predicts the ne
 
 p1 = squash((sum_i w_i st_i) >> 16), each weight chosen by (source, bucket, depth): count rows
 by their total under the node (bit length, capped) and whether one child is empty, the model by
-how many count rows have been seen, the match by its length. An adaptive probability map (APM)
-keyed by (the stream's last byte, node) refines it: 33 buckets over the stretch domain,
-linear interpolation, averaged 1:3 with p1 and clamped to [32, 2^16 - 32]. The bit is coded
+how many count rows have been seen, the match by its length. Two adaptive probability maps
+(APMs) refine it, one keyed by (the stream's last byte, node), one by a hash of (last two
+bytes, node) into 2^16 contexts: 33 buckets over the stretch domain each, linear
+interpolation; p = (2 p1 + 3 apm1 + 3 apm2) / 8 clamped to [32, 2^16 - 32]. The bit is coded
 with the table [2^16 - p, p].
 
 Learning happens after each byte, from its 8 nodes: weights move by (sum of
 (bit 2^16 - p1) st_i over the byte's nodes and the step's streams) >> shift, APM cells by the
-mean of their targets; then the counts and the match model as in mixer 2. Every value is int64
-(products < 2^40), so the encoder (all 8 nodes of a known byte at once) and the decoder (one
-node at a time) compute the same probabilities on any device. Measured by replay
-(``benchmarks/bitmix_prototype.py`` was the prototype; the figures are in the README).
+integer mean of their moves; then the counts and the match model as in mixer 2. Every value is
+an integer (int64 products < 2^40; int32 where counts and APM cells are held), so the encoder
+(all 8 nodes of a known byte at once) and the decoder (a subtree at a time) compute the same
+probabilities on any device.
+
+Tuned by replay on training text (``python -m benchmarks.mixer_replay --set books4 --mixer 2 3``,
+4 MiB of text-train books, bits/byte): mixer 2 1.7635; bit-tree mixing with the first APM
+1.7384; + the second APM 1.7332. Tried and not kept (books4, with both APMs unless said): weights
+by node instead of depth 1.7388 (first APM only); learning-rate shift 11 1.7393 (first APM only);
+order 1 added 1.7336; order 5 added 1.7319; rows halved past 255 1.7370, past 4095 1.7317; a
+"last byte seen in this context" input 1.7331; a bias input 1.7383 (first APM only); weights
+by the last byte's class 1.6985 vs 1.6894 on the first 100 KB; second APM of 2^18 contexts
+1.7331; its rate 5 1.7331; learning-rate decay 1 1.7341, 3 1.7332. (Gains under 0.1% were
+not worth another count table's 128 MB or a mixer-specific halving rule.)
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ coder as it goes, so memory stays O(N) beyond the input and output buffers.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -60,6 +61,7 @@ class _Tables:
         self.model = model
         self.mixer = make_mixer(mix, n, n_streams, model.device) if mix else None
         self.binary = self.mixer is not None and self.mixer.binary
+        self._pool: ThreadPoolExecutor | None = None
 
     def freqs(self, state, pos: np.ndarray) -> np.ndarray:
         """(a,) positions -> (a, 256) int64 frequency table of each active stream."""
@@ -100,9 +102,27 @@ class _Tables:
         return node - 256
 
     def step(self, state, sym: torch.Tensor):
-        if self.mixer is not None:
-            self.mixer.update(sym)
-        return self.model.step(state, sym)
+        """The model's state after the coded (a,) bytes ``sym``; the mixer learns from them.
+
+        The two are independent, so the model steps in a worker thread meanwhile (torch ops
+        release the GIL; both are exact integer arithmetic, so the overlap changes nothing)."""
+        if self.mixer is None:
+            return self.model.step(state, sym)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arcodec-model")
+        fut = self._pool.submit(_no_grad_step, self.model, state, sym)
+        self.mixer.update(sym)
+        return fut.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _no_grad_step(model, state, sym: torch.Tensor):
+    with torch.no_grad():              # grad mode is per thread
+        return model.step(state, sym)
 
 
 @torch.no_grad()
@@ -118,13 +138,16 @@ def encode(model, data: bytes, n_streams: int,
         return enc.finish(), 0.0
     state = model.init_state(n_streams)
     tables = _Tables(model, len(buf), n_streams, mix)
-    for k, a, pos in _steps(len(buf), n_streams):
-        state = model.take(state, a)
-        sym = buf[pos].astype(np.int64)
-        nll += tables.encode(enc, state, pos, sym)
-        state = tables.step(state, torch.from_numpy(sym).to(model.device))
-        if progress:
-            progress(a)
+    try:
+        for k, a, pos in _steps(len(buf), n_streams):
+            state = model.take(state, a)
+            sym = buf[pos].astype(np.int64)
+            nll += tables.encode(enc, state, pos, sym)
+            state = tables.step(state, torch.from_numpy(sym).to(model.device))
+            if progress:
+                progress(a)
+    finally:
+        tables.close()
     return enc.finish(), nll
 
 
@@ -138,11 +161,14 @@ def decode(model, payload: bytes, n: int, n_streams: int,
     dec = coding.Decoder(payload)
     state = model.init_state(n_streams)
     tables = _Tables(model, n, n_streams, mix)
-    for k, a, pos in _steps(n, n_streams):
-        state = model.take(state, a)
-        sym = tables.decode(dec, state, pos)
-        out[pos] = sym
-        state = tables.step(state, torch.from_numpy(sym).to(model.device))
-        if progress:
-            progress(a)
+    try:
+        for k, a, pos in _steps(n, n_streams):
+            state = model.take(state, a)
+            sym = tables.decode(dec, state, pos)
+            out[pos] = sym
+            state = tables.step(state, torch.from_numpy(sym).to(model.device))
+            if progress:
+                progress(a)
+    finally:
+        tables.close()
     return out.tobytes()
