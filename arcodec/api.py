@@ -142,7 +142,9 @@ MIX_OPTION = 64           # bytes codec options dim: bit 6 = context mixing, bit
 REACH_OPTION = 128        # ... bit 7 = --adapt with the reachable-target rule (unset: first rule)
 MIX2_OPTION = 256         # ... bit 8 (with bit 6) = mixer 2 (unset: mixer 1, context_mix.MIXERS)
 MIX3_OPTION = 512         # ... bit 9 (with bit 6, without bit 8) = mixer 3 (codecs/bit_mix.py)
-MIX_BITS = {1: MIX_OPTION, 2: MIX_OPTION | MIX2_OPTION, 3: MIX_OPTION | MIX3_OPTION}
+MIX4_OPTION = 1024        # ... bit 10 (with bit 6, without bits 8, 9) = mixer 4 (nibble tables)
+MIX_BITS = {1: MIX_OPTION, 2: MIX_OPTION | MIX2_OPTION, 3: MIX_OPTION | MIX3_OPTION,
+            4: MIX_OPTION | MIX4_OPTION}
 ADAPT_STEP_SHIFT = 18     # --adapt: shift + bit_length(streams - 1), see adapt_shift
 
 
@@ -445,11 +447,12 @@ def decompress_bytes(arc: bytes, model: str | None = None, session: Session | No
     n, n_streams = hdr.dims[:2] if len(hdr.dims) >= 2 else (-1, -1)
     opts = hdr.dims[2] if len(hdr.dims) == 3 else 0
     shift, mixed, reach = opts % MIX_OPTION, bool(opts & MIX_OPTION), bool(opts & REACH_OPTION)
-    mixer = (3 if opts & MIX3_OPTION else 2 if opts & MIX2_OPTION else 1) if mixed else 0
+    versions = [v for v, bit in ((2, MIX2_OPTION), (3, MIX3_OPTION), (4, MIX4_OPTION))
+                if opts & bit]
+    mixer = (versions[0] if versions else 1) if mixed else 0
     if not ((n == 0 and n_streams == 0) or 0 < n_streams <= min(n, 1 << 20)) or n > 1 << 40 \
-            or opts >= 2 * MIX3_OPTION or (len(hdr.dims) == 3 and not opts) \
-            or (opts & (MIX2_OPTION | MIX3_OPTION) and not mixed) \
-            or (opts & MIX2_OPTION and opts & MIX3_OPTION):
+            or opts >= 2 * MIX4_OPTION or (len(hdr.dims) == 3 and not opts) \
+            or (versions and not mixed) or len(versions) > 1:
         raise FormatError(f"corrupt .arc file (bad stream layout {hdr.dims})")
     if bool(hdr.flags & 1) != (shift != 0) or (shift and not 8 <= shift <= 40) \
             or (reach and not shift):

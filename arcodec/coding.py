@@ -9,6 +9,13 @@ Frequencies are integers (each >= 1, rows summing to a fixed power of two) passe
 constriction as exact float64 values with ``perfect=False``; constriction's fixed
 quantisation of those values is a pure function of our integers, so both sides use the same table.
 
+Exact rows (``exact=True``): rows of n entries summing to ``EXACT_TOTAL`` = 2^24 (constriction's
+precision) are coded with exactly those frequencies: constriction's fast quantisation gives
+symbol i the left end floor(C_i s) + i, C_i the sum of the values before i and
+s = (2^24 - n) / (sum of the values), so passing each frequency minus 1 makes s = 1 and the left
+ends our own cumulative sums (``test_coding`` checks this against the library). A coded symbol's
+bits then depend only on its interval, so the encoder may pass any row with the same interval.
+
 Tail trimming: the range decoder reads zero bits past the end of its input. After encoding, the
 encoder keeps the shortest byte prefix of the big-endian bit stream (rounded down or up) that
 still decodes to exactly the same symbols, checked by running the decoder. This saves ~2 bytes
@@ -24,10 +31,11 @@ from .errors import FormatError
 _MODEL = constriction.stream.model.Categorical(perfect=False)
 TRIM_MAX_SYMBOLS = 1 << 16   # messages longer than this are not trimmed (verification cost)
 TRIM_MAX_BYTES = 8           # try to drop at most this many trailing bytes
+EXACT_TOTAL = 1 << 24        # total of exact rows: constriction's precision
 
 
-def _probs(freqs: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(freqs, dtype=np.float64)
+def _probs(freqs: np.ndarray, exact: bool = False) -> np.ndarray:
+    return np.ascontiguousarray(freqs - 1 if exact else freqs, dtype=np.float64)
 
 
 def _to_bytes(words: np.ndarray) -> bytes:
@@ -39,10 +47,10 @@ def _to_words(payload: bytes) -> np.ndarray:
     return np.frombuffer(padded, dtype=">u4").astype(np.uint32)
 
 
-def encode(symbols: np.ndarray, freqs: np.ndarray) -> bytes:
+def encode(symbols: np.ndarray, freqs: np.ndarray, exact: bool = False) -> bytes:
     """Encode ``symbols`` (n,) with one frequency row each, ``freqs`` (n, k) int -> payload bytes."""
     enc = Encoder()
-    enc.encode(symbols, freqs)
+    enc.encode(symbols, freqs, exact)
     return enc.finish()
 
 
@@ -58,12 +66,13 @@ class Encoder:
         self._kept: list[tuple[np.ndarray, np.ndarray]] | None = []
         self._n = self._entries = 0
 
-    def encode(self, symbols: np.ndarray, freqs: np.ndarray) -> None:
-        """(m,) symbols with (m, k) integer frequency rows."""
+    def encode(self, symbols: np.ndarray, freqs: np.ndarray, exact: bool = False) -> None:
+        """(m,) symbols with (m, k) integer frequency rows (``exact``: rows summing to
+        ``EXACT_TOTAL``, coded with exactly these frequencies)."""
         symbols = np.ascontiguousarray(symbols, dtype=np.int32)
         if not len(symbols):
             return
-        probs = _probs(freqs)
+        probs = _probs(freqs, exact)
         self._enc.encode(symbols, _MODEL, probs)
         self._n += len(symbols)
         self._entries += probs.size
@@ -113,10 +122,10 @@ class Decoder:
     def __init__(self, payload: bytes):
         self._dec = constriction.stream.queue.RangeDecoder(_to_words(payload))
 
-    def decode(self, freqs: np.ndarray) -> np.ndarray:
-        """(m, k) integer frequency rows -> (m,) int32 symbols."""
+    def decode(self, freqs: np.ndarray, exact: bool = False) -> np.ndarray:
+        """(m, k) integer frequency rows -> (m,) int32 symbols (``exact`` as for encoding)."""
         try:
-            return self._dec.decode(_MODEL, _probs(freqs))
+            return self._dec.decode(_MODEL, _probs(freqs, exact))
         except Exception as e:
             raise FormatError(f"corrupt payload ({e})") from None
 

@@ -29,7 +29,8 @@ import torch
 from arcodec import api, coding
 from arcodec.errors import ArcodecError
 from arcodec.codecs import bytes_stream
-from arcodec.codecs.bit_mix import ONE, make_mixer, node_bits
+from arcodec.codecs import bit_tables
+from arcodec.codecs.bit_mix import make_mixer, node_bits
 from arcodec.codecs.context_mix import ContextMixer
 from arcodec.train.data import data_dir
 
@@ -108,11 +109,11 @@ def replay(data: bytes, logits: np.ndarray,
     for k, a, pos in bytes_stream._steps(n, ns):
         sym = buf[pos].astype(np.int64)
         lg, ps, sy = (torch.from_numpy(t) for t in (logits[pos].astype(np.int64), pos, sym))
-        if mixer.binary:                 # the 8 binary tables of each byte (BitMixer)
+        if mixer.binary:                 # the bit or nibble tables of each byte (BitMixer)
             mixer.begin(lg, ps)
             nodes, b = node_bits(sy)
-            p = mixer.bit_probs(nodes).numpy().reshape(-1)
-            bits += coding.nll_bits(b.numpy().reshape(-1), np.stack([ONE - p, p], 1))
+            bits += coding.nll_bits(*bit_tables.byte_rows(mixer.bit_probs(nodes).numpy(),
+                                                          b.numpy(), mixer.nibbles))
         else:
             bits += coding.nll_bits(sym, mixer.freqs(lg, ps).numpy())
         mixer.update(sy)

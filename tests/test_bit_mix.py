@@ -1,13 +1,15 @@
-"""Mixer 3 (bit-tree mixing, 8 binary tables per byte): the same probabilities whichever way a
-path is asked for, valid coder tables, lossless, and smaller than mixer 2 on unseen text."""
+"""Mixers 3 and 4 (bit-tree mixing; 8 binary or 2 nibble tables per byte): the same
+probabilities whichever way a path is asked for, valid coder tables, lossless, and smaller than
+mixer 2 on unseen text."""
 import numpy as np
 import pytest
 import torch
 
 import arcodec
 from arcodec import container
-from arcodec.api import MIX2_OPTION, MIX3_OPTION, MIX_OPTION
+from arcodec.api import MIX2_OPTION, MIX3_OPTION, MIX4_OPTION, MIX_BITS, MIX_OPTION
 from arcodec.codecs import bytes_stream
+from arcodec.codecs.context_mix import LATEST
 from arcodec.codecs.bit_mix import P_MIN, BitMixer, node_bits
 
 
@@ -53,19 +55,27 @@ def test_node_probabilities_are_the_same_one_depth_at_a_time_as_for_the_whole_pa
     assert not torch.equal(whole.wb, BitMixer(n, ns).wb)        # it did learn
 
 
-def test_the_third_mixer_codes_unseen_text_smaller_than_the_second(text_model, data_dir):
-    """Mixer 3 must earn its format bit: on these 30 KB it saves 2.5% (bible.txt: 2.0%)."""
+def test_the_bit_tree_mixers_code_unseen_text_smaller_than_the_second(text_model, data_dir):
+    """Mixer 3 must earn its format bit: on these 30 KB it saves 2.5% (bible.txt: 2.4%); mixer 4
+    mixes alike and must earn its own: a quarter of the range coder's cost (2 symbols per byte
+    instead of 8)."""
     _, im = text_model
     data = (data_dir / "text/cantrbry/lcet10.txt").read_bytes()[:30000]
     n = bytes_stream.streams_for(len(data))
     _, nll2 = bytes_stream.encode(im, data, n, mix=2)
-    payload, nll3 = bytes_stream.encode(im, data, n, mix=3)
+    payload3, nll3 = bytes_stream.encode(im, data, n, mix=3)
+    payload4, nll4 = bytes_stream.encode(im, data, n, mix=4)
     assert nll3 < 0.985 * nll2
-    assert len(payload) <= nll3 / 8 * 1.001 + 8
+    assert abs(nll4 - nll3) < 1e-5 * nll3        # the nibble split changes next to nothing
+    over3, over4 = 8 * len(payload3) - nll3, 8 * len(payload4) - nll4
+    assert over3 <= nll3 * 0.001 + 64
+    assert over4 < over3 / 2
 
 
+@pytest.mark.parametrize("mix", [3, 4])
 @pytest.mark.parametrize("kind", ["random", "zeros", "text-and-binary"])
-def test_mixer_3_round_trips_inputs_with_a_partial_last_step(text_model, data_dir, kind):
+def test_bit_tree_mixers_round_trip_inputs_with_a_partial_last_step(text_model, data_dir, kind,
+                                                                     mix):
     """n not a multiple of the stream count: the last step codes fewer streams."""
     _, im = text_model
     rng = np.random.default_rng(1)
@@ -75,17 +85,20 @@ def test_mixer_3_round_trips_inputs_with_a_partial_last_step(text_model, data_di
             + rng.integers(0, 256, 2000, dtype=np.uint8).tobytes()}[kind]
     n = bytes_stream.streams_for(len(data))
     assert len(data) % n
-    payload, _ = bytes_stream.encode(im, data, n, mix=3)
-    assert bytes_stream.decode(im, payload, len(data), n, mix=3) == data
+    payload, _ = bytes_stream.encode(im, data, n, mix=mix)
+    assert bytes_stream.decode(im, payload, len(data), n, mix=mix) == data
 
 
-@pytest.mark.parametrize("opts", [MIX3_OPTION, MIX_OPTION | MIX2_OPTION | MIX3_OPTION,
-                                  MIX_OPTION | 2 * MIX3_OPTION])
+@pytest.mark.parametrize("opts", [MIX3_OPTION, MIX4_OPTION,
+                                  MIX_OPTION | MIX2_OPTION | MIX3_OPTION,
+                                  MIX_OPTION | MIX3_OPTION | MIX4_OPTION,
+                                  MIX_OPTION | MIX2_OPTION | MIX4_OPTION,
+                                  MIX_OPTION | 2 * MIX4_OPTION])
 def test_options_naming_no_single_mixer_are_refused(text_model, opts):
     s, _ = text_model
     r = arcodec.compress_bytes(b"hello hello hello hello\n", session=s, model="charrnn-text")
     hdr, payload, _ = container.unpack(r.data)
-    assert hdr.dims[2] == MIX_OPTION | MIX3_OPTION
+    assert hdr.dims[2] == MIX_BITS[LATEST] == MIX_OPTION | MIX4_OPTION
     hdr.dims = [hdr.dims[0], hdr.dims[1], opts]
     with pytest.raises(arcodec.FormatError, match="corrupt"):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=s)
@@ -93,7 +106,7 @@ def test_options_naming_no_single_mixer_are_refused(text_model, opts):
 
 def test_stepping_the_model_in_a_worker_thread_changes_no_byte(text_model, data_dir, monkeypatch):
     """The model steps in a worker thread while the mixer learns; doing the two in turn must
-    give the same file (mixer 2 and 3, with and without --adapt's learning model)."""
+    give the same file (mixer 2 and 4, with and without --adapt's learning model)."""
     s, im = text_model
     data = (data_dir / "text/cantrbry/asyoulik.txt").read_bytes()[:3000]
     n = bytes_stream.streams_for(len(data))
@@ -101,7 +114,7 @@ def test_stepping_the_model_in_a_worker_thread_changes_no_byte(text_model, data_
 
     def files():
         models = [lambda: im, lambda: arcodec.api._adaptive(s, lm, arcodec.api.adapt_shift(n))]
-        return [bytes_stream.encode(m(), data, n, mix=v)[0] for m in models for v in (2, 3)]
+        return [bytes_stream.encode(m(), data, n, mix=v)[0] for m in models for v in (2, 4)]
 
     threaded = files()
 

@@ -8,6 +8,7 @@ from PIL import Image
 
 from arcodec import container, info
 from arcodec.api import MIX_BITS
+from arcodec.codecs.context_mix import LATEST
 from arcodec.cli import main
 
 from .conftest import save_1bit_png
@@ -290,7 +291,7 @@ def test_no_mix_writes_a_model_alone_file_that_round_trips(tmp_path):
     plain = tmp_path / "plain.arc"
     assert _run("compress", str(src), "-o", str(mixed)).exit_code == 0
     assert _run("compress", "--no-mix", str(src), "-o", str(plain)).exit_code == 0
-    assert info(mixed.read_bytes())["shape"][2:] == [MIX_BITS[3]]
+    assert info(mixed.read_bytes())["shape"][2:] == [MIX_BITS[LATEST]]
     assert info(plain.read_bytes())["shape"][2:] == []
     src.rename(tmp_path / "orig.txt")
     for arc in (mixed, plain):

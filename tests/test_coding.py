@@ -52,3 +52,44 @@ def test_empty_message_round_trips():
 def test_decoder_reports_bad_tables_as_format_error():
     with pytest.raises(FormatError):
         coding.Decoder(b"\x01\x02").decode(np.full((2, 2), np.nan))
+
+
+def test_exact_rows_are_coded_with_exactly_their_frequencies():
+    """Rows of total 2^24 coded ``exact`` keep every frequency (constriction's quantisation is
+    the identity on them), so a symbol's bits depend only on its interval: a row that keeps
+    only the coded symbol's interval (the rest filler) gives the same bytes as the full row,
+    and the payload is the rows' NLL plus the range coder's small cost."""
+    from arcodec.codecs import bit_tables
+    rng = np.random.default_rng(3)
+    a = 20000
+    p = rng.integers(32, (1 << 16) - 31, (a, 15))
+    p[: a // 2] = np.where(rng.random((a // 2, 15)) < 0.5, 32, (1 << 16) - 32)   # skewed
+    full = bit_tables.tree_rows(p)
+    assert (full >= 1).all() and (full.sum(1) == coding.EXACT_TOTAL).all()
+    cum = full.cumsum(1) / coding.EXACT_TOTAL
+    sym = (rng.random(a)[:, None] > cum).sum(1)                    # drawn from the rows
+    bits = (sym[:, None] >> (3 - np.arange(4))) & 1
+    heap = np.ones(a, dtype=np.int64)
+    path = np.zeros((a, 4), dtype=np.int64)
+    for lv in range(4):                                            # the path's probabilities
+        path[:, lv] = p[np.arange(a), heap - 1]
+        heap = 2 * heap + bits[:, lv]
+    s, sparse = bit_tables.path_rows(path, bits)
+    assert np.array_equal(s, sym) and (sparse >= 1).all()
+    assert (sparse.sum(1) == coding.EXACT_TOTAL).all()
+    assert np.array_equal(sparse[np.arange(a), sym], full[np.arange(a), sym])
+    payload = coding.encode(sym, full, exact=True)
+    assert coding.encode(sym, sparse, exact=True) == payload
+    assert np.array_equal(coding.Decoder(payload).decode(full, exact=True), sym)
+    nll = coding.nll_bits(sym, full)
+    assert nll <= 8 * len(payload) <= nll + 2e-4 * a + 64
+    # symbols of width 1..3 (of 2^24) cost exactly their 22.4..24 bits; a width changed by 1
+    # would shift the payload by >= 0.4 bits a symbol (as requantising does without ``exact``)
+    m = 3000
+    rows = rng.integers(1, 1 << 19, (m, 16))
+    sym = rng.integers(0, 16, m)
+    rows[np.arange(m), sym] = rng.integers(1, 4, m)
+    rows[np.arange(m), 15 - sym // 8 * 15] += coding.EXACT_TOTAL - rows.sum(1)   # not coded
+    nll = coding.nll_bits(sym, rows)
+    assert abs(8 * len(coding.encode(sym, rows, exact=True)) - nll) <= 64
+    assert abs(8 * len(coding.encode(sym, rows)) - nll) > 0.1 * m

@@ -75,17 +75,20 @@ def test_files_of_the_first_context_mixer_still_decode(session):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
 
 
-def test_files_of_the_second_context_mixer_still_decode(session):
+@pytest.mark.parametrize("version", [2, 3])
+def test_files_of_earlier_context_mixers_still_decode(version, session):
     """``legacy/hello.txt.mix2.arc`` was written with mixer 2 (options bits 6 and 8), the
-    default before mixer 3 (bits 6 and 9). It must decode; marked as mixer 3 it must not."""
+    default before mixer 3 (bits 6 and 9); ``legacy/hello.txt.mix3.arc`` with mixer 3, the
+    default before mixer 4 (bits 6 and 10). Each must decode; marked as the next mixer it
+    must not."""
     from arcodec import container
-    from arcodec.api import MIX2_OPTION, MIX3_OPTION, MIX_OPTION
-    arc = (GOLDEN / "legacy" / "hello.txt.mix2.arc").read_bytes()
+    from arcodec.api import MIX_BITS
+    arc = (GOLDEN / "legacy" / f"hello.txt.mix{version}.arc").read_bytes()
     src = EXAMPLES / "hello.txt"
     assert arcodec.decompress_bytes(arc, session=session).data == src.read_bytes()
     hdr, payload, _ = container.unpack(arc)
-    assert hdr.dims[2] == MIX_OPTION | MIX2_OPTION
-    hdr.dims = [*hdr.dims[:2], MIX_OPTION | MIX3_OPTION]
+    assert hdr.dims[2] == MIX_BITS[version]
+    hdr.dims = [*hdr.dims[:2], MIX_BITS[version + 1]]
     with pytest.raises(arcodec.FormatError):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=session)
 

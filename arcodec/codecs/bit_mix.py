@@ -1,4 +1,4 @@
-"""Mixer 3: context mixing in the bit tree; every byte is coded as 8 binary decisions.
+"""Mixers 3 and 4: context mixing in the bit tree; a byte is a path of 8 binary decisions.
 
 Mixers 1 and 2 (``context_mix.py``) mix byte logits over all 256 symbols. Mixer 3 keeps their
 statistics (order-2/3/4/6 and word count rows, the match model, all updated the same way) but
@@ -17,8 +17,9 @@ by their total under the node (bit length, capped) and whether one child is empt
 how many count rows have been seen, the match by its length. Two adaptive probability maps
 (APMs) refine it, one keyed by (the stream's last byte, node), one by a hash of (last two
 bytes, node) into 2^16 contexts: 33 buckets over the stretch domain each, linear
-interpolation; p = (2 p1 + 3 apm1 + 3 apm2) / 8 clamped to [32, 2^16 - 32]. The bit is coded
-with the table [2^16 - p, p].
+interpolation; p = (2 p1 + 3 apm1 + 3 apm2) / 8 clamped to [32, 2^16 - 32]. Mixer 3 codes each
+bit with the table [2^16 - p, p]; mixer 4 codes each nibble with a table built from its 4-level
+subtree's probabilities (``bit_tables``), a quarter of the range coder's per-symbol cost.
 
 Learning happens after each byte, from its 8 nodes: weights move by (sum of
 (bit 2^16 - p1) st_i over the byte's nodes and the step's streams) >> shift, APM cells by the
@@ -112,20 +113,24 @@ def _learn_apm(t: torch.Tensor, i: torch.Tensor, wt: torch.Tensor, tgt: torch.Te
 
 def make_mixer(version: int, n: int, n_streams: int,
                device: torch.device | str = "cpu") -> cm.ContextMixer:
-    """The context mixer of a format version (1 and 2: ``ContextMixer``; 3: ``BitMixer``)."""
-    if version == 3:
-        return BitMixer(n, n_streams, device)
+    """The context mixer of a format version (1 and 2: ``ContextMixer``; 3 and 4: ``BitMixer``)."""
+    if version in (3, 4):
+        return BitMixer(n, n_streams, device, version)
     return cm.ContextMixer(n, n_streams, device, version)
 
 
 class BitMixer(cm.ContextMixer):
-    """Mixer 3 (see module doc). Per byte step: ``begin(logits, pos)``; ``bit_probs(nodes)`` for
-    any nodes, as often as needed (it changes nothing); then ``update(sym)``."""
+    """Mixers 3 and 4 (see module doc). Per byte step: ``begin(logits, pos)``;
+    ``bit_probs(nodes)`` for any nodes, as often as needed (it changes nothing); then
+    ``update(sym)``. The two versions mix alike; ``nibbles`` says how the bytes are coded
+    (``bit_tables``: 8 binary tables per byte for mixer 3, 2 nibble tables for mixer 4)."""
 
     binary = True
 
-    def __init__(self, n: int, n_streams: int, device: torch.device | str = "cpu"):
-        super().__init__(n, n_streams, device, 3)
+    def __init__(self, n: int, n_streams: int, device: torch.device | str = "cpu",
+                 version: int = 4):
+        super().__init__(n, n_streams, device, version)
+        self.nibbles = version >= 4
         i64 = dict(dtype=torch.int64, device=self.device)
         k = self.k
         self.LN = torch.tensor(ln_table(BETA, CAP), dtype=torch.int32, device=self.device)

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from .. import coding
-from .bit_mix import ONE, make_mixer, node_bits
+from . import bit_tables
+from .bit_mix import make_mixer, node_bits
 
 STREAM_BYTES = 2048    # target bytes per stream (measured cost of 2 KB streams: +0.16% on alice29)
 MAX_STREAMS = 256      # upper bound on N (kept in the header, so it may change later)
@@ -54,13 +55,15 @@ _SUB_OFFSET = {L: np.array([o for lv in range(L) for o in range(1 << lv)]) for L
 class _Tables:
     """The one source of the coder's tables for encoder and decoder: the model's own, the
     model's logits mixed with the file's statistics (``ContextMixer``: one 256-symbol table per
-    byte), or mixed in the bit tree (``BitMixer``: 8 binary tables per byte, coded depth by
-    depth: all streams' bits of depth 0, then of depth 1, ...)."""
+    byte), or mixed in the bit tree (``BitMixer``, ``bit_tables``: per byte 8 binary tables,
+    coded depth by depth: all streams' bits of depth 0, then of depth 1, ...; or 2 nibble
+    tables: all streams' high nibbles, then their low nibbles)."""
 
     def __init__(self, model, n: int, n_streams: int, mix: int):
         self.model = model
         self.mixer = make_mixer(mix, n, n_streams, model.device) if mix else None
         self.binary = self.mixer is not None and self.mixer.binary
+        self.nibbles = self.binary and self.mixer.nibbles
         self._pool: ThreadPoolExecutor | None = None
 
     def freqs(self, state, pos: np.ndarray) -> np.ndarray:
@@ -78,11 +81,10 @@ class _Tables:
             return coding.nll_bits(sym, f)
         self.mixer.begin(self.model.logits(state), torch.from_numpy(pos).to(self.model.device))
         nodes, bits = node_bits(torch.from_numpy(sym).to(self.model.device))
-        p = self.mixer.bit_probs(nodes).cpu().numpy().T.reshape(-1)     # depth-major
-        b = bits.cpu().numpy().T.reshape(-1)
-        f = np.stack([ONE - p, p], 1)
-        enc.encode(b, f)
-        return coding.nll_bits(b, f)
+        s, f = bit_tables.byte_rows(self.mixer.bit_probs(nodes).cpu().numpy(),
+                                    bits.cpu().numpy(), self.nibbles)
+        enc.encode(s, f, exact=self.nibbles)
+        return coding.nll_bits(s, f)
 
     def decode(self, dec: coding.Decoder, state, pos: np.ndarray) -> np.ndarray:
         """(a,) positions -> the (a,) int64 bytes decoded there."""
@@ -94,10 +96,13 @@ class _Tables:
         for levels in DECODE_LEVELS:          # the probabilities of a subtree, then its bits
             sub = (node[:, None] << _SUB_LEVEL[levels]) + _SUB_OFFSET[levels]
             p = self.mixer.bit_probs(torch.from_numpy(sub).to(dev)).cpu().numpy()
-            off = np.zeros(a, dtype=np.int64)
-            for lv in range(levels):
-                q = p[ar, (1 << lv) - 1 + off]
-                off = 2 * off + dec.decode(np.stack([ONE - q, q], 1))
+            if self.nibbles:
+                off = dec.decode(bit_tables.tree_rows(p), exact=True).astype(np.int64)
+            else:
+                off = np.zeros(a, dtype=np.int64)
+                for lv in range(levels):
+                    q = p[ar, (1 << lv) - 1 + off]
+                    off = 2 * off + dec.decode(bit_tables.binary_rows(q))
             node = (node << levels) + off
         return node - 256
 

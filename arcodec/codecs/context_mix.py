@@ -27,8 +27,9 @@ with d = min(lr_decay_max, bit_length(bytes coded so far >> 18)) (mixer 2; 0 in 
 Counts are bumped after every byte (all streams of a step together, then rows past COUNT_MAX
 are halved), so the same updates happen in the same order in encoder and decoder.
 
-The constants are part of the format. Two mixers exist: ``MIXERS[1]`` (options bit 6 alone,
-the first release) and ``MIXERS[2]`` (bits 6 and 8; what new files use). Mixer 2, tuned on
+The constants are part of the format. This class is mixers 1 (options bit 6 alone, the first
+release) and 2 (bits 6 and 8); mixers 3 and 4 (``bit_mix.py``: bits 6 and 9, 6 and 10) keep
+mixer 2's statistics and mix in the bit tree (mixer 4: what new files use). Mixer 2, tuned on
 training text (4 MiB of text-train books: 1.8898 -> 1.8186 bits/byte), adds the word contexts,
 follows matches of 8 bytes instead of 6, sharpens the count features (alpha 1/16 instead of
 1/2), lets the hashed tables grow to 2^18 rows instead of 2^16 and lowers the learning rate as
@@ -76,8 +77,10 @@ class MixerSpec:
 MIXERS = {1: MixerSpec(words=0, match_min=6, alpha="0.5", rows_max=16, lr_decay_max=0),
           2: MixerSpec(words=2, match_min=8, alpha="0.0625", rows_max=18, lr_decay_max=2),
           # mixer 3 keeps mixer 2's statistics and mixes in the bit tree (bit_mix.BitMixer)
-          3: MixerSpec(words=2, match_min=8, alpha="0.0625", rows_max=18, lr_decay_max=2)}
-LATEST = 3                 # what new files use (mixer 3: bit_mix.BitMixer)
+          3: MixerSpec(words=2, match_min=8, alpha="0.0625", rows_max=18, lr_decay_max=2),
+          # mixer 4 mixes as mixer 3 and codes nibbles instead of bits (bit_tables.py)
+          4: MixerSpec(words=2, match_min=8, alpha="0.0625", rows_max=18, lr_decay_max=2)}
+LATEST = 4                 # what new files use (mixer 4: bit_mix.BitMixer, nibble tables)
 
 
 @lru_cache(maxsize=None)
@@ -110,7 +113,7 @@ class ContextMixer:
     binary = False     # mixes byte tables (``freqs``); see bit_mix.BitMixer for binary coding
 
     def __init__(self, n: int, n_streams: int, device: torch.device | str = "cpu",
-                 version: int = LATEST):
+                 version: int = 2):
         dev = self.device = torch.device(device)
         i64 = dict(dtype=torch.int64, device=dev)
         spec = self.spec = MIXERS[version]
