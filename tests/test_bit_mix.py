@@ -102,27 +102,3 @@ def test_options_naming_no_single_mixer_are_refused(text_model, opts):
     hdr.dims = [hdr.dims[0], hdr.dims[1], opts]
     with pytest.raises(arcodec.FormatError, match="corrupt"):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=s)
-
-
-def test_stepping_the_model_in_a_worker_thread_changes_no_byte(text_model, data_dir, monkeypatch):
-    """The model steps in a worker thread while the mixer learns; doing the two in turn must
-    give the same file (mixer 2 and 4, with and without --adapt's learning model)."""
-    s, im = text_model
-    data = (data_dir / "text/cantrbry/asyoulik.txt").read_bytes()[:3000]
-    n = bytes_stream.streams_for(len(data))
-    lm = s.model(s.resolve("charrnn-text"))[0]
-
-    def files():
-        models = [lambda: im, lambda: arcodec.api._adaptive(s, lm, arcodec.api.adapt_shift(n))]
-        return [bytes_stream.encode(m(), data, n, mix=v)[0] for m in models for v in (2, 4)]
-
-    threaded = files()
-
-    def in_turn(self, state, sym):
-        if self.mixer is not None:
-            self.mixer.update(sym)
-        return self.model.step(state, sym)
-
-    monkeypatch.setattr(bytes_stream._Tables, "step", in_turn)
-    assert threaded == files()
-    assert len(set(threaded)) == 4
