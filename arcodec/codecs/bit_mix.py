@@ -226,9 +226,12 @@ class BitMixer(cm.ContextMixer):
             return self._memo[0][1]                   # the encoder asked for the path itself
         if self._memo:
             nodes = torch.cat([m[0] for m in self._memo], 1)                # (a, M)
-            hit = nodes[:, :, None] == path[:, None, :]                     # (a, M, 8)
-            if bool(hit.any(1).all()):
-                col = hit.to(torch.int8).argmax(1)                          # (a, 8)
+            a, cols = nodes.shape
+            col = torch.full((a, 256), -1, dtype=torch.int64, device=self.device)
+            # a node asked for twice has the same terms in both columns: either one will do
+            col.scatter_(1, nodes, torch.arange(cols, device=self.device).expand(a, cols))
+            col = col.gather(1, path)                                       # (a, 8)
+            if bool((col >= 0).all()):
                 k = self.k
                 out = []
                 for t in zip(*(m[1] for m in self._memo)):
