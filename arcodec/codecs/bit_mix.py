@@ -36,7 +36,12 @@ order 1 added 1.7336; order 5 added 1.7319; rows halved past 255 1.7370, past 40
 "last byte seen in this context" input 1.7331; a bias input 1.7383 (first APM only); weights
 by the last byte's class 1.6985 vs 1.6894 on the first 100 KB; second APM of 2^18 contexts
 1.7331; its rate 5 1.7331; learning-rate decay 1 1.7341, 3 1.7332. (Gains under 0.1% were
-not worth another count table's 128 MB or a mixer-specific halving rule.)
+not worth another count table's 128 MB or a mixer-specific halving rule.) Later, on mixer 4
+(replays of experimental subclasses): hashed tables of 2^20 rows instead of 2^18 1.7225
+(-0.6%, but 4x the tables' 640 MB); an adaptive bit probability per hashed (context, node)
+for each count row's context (2^22 slots, rate 1/(n + 1.5), n <= 127 or 30) 1.6223 / 1.6228
+vs 1.6205 on the first MiB of books4; match lengths bucketed up to 2^16 (24 buckets) 1.6206
+there.
 """
 from __future__ import annotations
 
