@@ -112,7 +112,7 @@ def replay(data: bytes, logits: np.ndarray,
         if mixer.binary:                 # the bit or nibble tables of each byte (BitMixer)
             mixer.begin(lg, ps)
             nodes, b = node_bits(sy)
-            bits += coding.nll_bits(*bit_tables.byte_rows(mixer.bit_probs(nodes).numpy(),
+            bits += coding.nll_bits(*bit_tables.byte_rows(mixer.path_probs(nodes).numpy(),
                                                           b.numpy(), mixer.nibbles))
         else:
             bits += coding.nll_bits(sym, mixer.freqs(lg, ps).numpy())

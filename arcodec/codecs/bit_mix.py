@@ -215,7 +215,26 @@ class BitMixer(cm.ContextMixer):
     def bit_probs(self, nodes: torch.Tensor) -> torch.Tensor:
         """(a, D) nodes (1..255) -> (a, D) Q16 probabilities that the next bit there is 1.
 
-        Depends only on the state at ``begin``: any nodes, in any grouping, give the same."""
+        Depends only on the state at ``begin``: any nodes, in any grouping, give the same.
+        On the CPU one compiled loop (``bit_kernels.node_probs``) computes them; elsewhere
+        (and in ``torch_bit_probs``) torch does, giving the same integers."""
+        if self.device.type != "cpu":
+            return self.torch_bit_probs(nodes)
+        from .bit_kernels import node_probs      # numba: imported (0.3 s) only when needed
+        rows, c, pos, cs, ms, top, pred, ok, mb, last2 = self._step
+        f = [t.contiguous().numpy() for t in (nodes, cs, ms, top, pred, ok, mb, last2, self.wb,
+                                              self.bbase, self.LN, self.LN16, self.SQ, self.apm,
+                                              self.shift_edges, self.edges32)]
+        return torch.from_numpy(node_probs(*f, ST_MAX, cm.T_BUCKETS, APM_CELLS, cm.GOLD,
+                                           APM2_BITS, self.apm2_at, P_MIN, ONE))
+
+    def path_probs(self, path: torch.Tensor) -> torch.Tensor:
+        """``bit_probs`` of the (a, 8) path of the bytes about to be coded (the encoder): in
+        torch, keeping the path's terms, which ``update`` needs anyway."""
+        return self.torch_bit_probs(path)
+
+    def torch_bit_probs(self, nodes: torch.Tensor) -> torch.Tensor:
+        """``bit_probs`` in torch tensor operations (any device); keeps the terms for ``update``."""
         terms = self._terms(nodes)
         self._memo.append((nodes, terms))          # update() reuses the path's terms
         st2, ia, ib = terms[-3:]

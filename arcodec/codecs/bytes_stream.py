@@ -79,7 +79,7 @@ class _Tables:
             return coding.nll_bits(sym, f)
         self.mixer.begin(self.model.logits(state), torch.from_numpy(pos).to(self.model.device))
         nodes, bits = node_bits(torch.from_numpy(sym).to(self.model.device))
-        s, f = bit_tables.byte_rows(self.mixer.bit_probs(nodes).cpu().numpy(),
+        s, f = bit_tables.byte_rows(self.mixer.path_probs(nodes).cpu().numpy(),
                                     bits.cpu().numpy(), self.nibbles)
         enc.encode(s, f, exact=self.nibbles)
         return coding.nll_bits(s, f)
