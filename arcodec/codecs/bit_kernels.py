@@ -13,12 +13,13 @@ from numba import njit
 
 @njit(cache=False, nogil=True)
 def node_probs(nodes, cs, ms, top, pred, ok, mb, last2, wb, bbase, LN, LN16, SQ, apm,
-               shift_edges, edges, st_max, t_buckets, cells, gold, apm2_bits, apm2_at, p_min,
+               shift_edges, edges, depth_of, node_at, st_max, t_buckets, cells, gold, apm2_bits, apm2_at, p_min,
                one):
     """(a, D) nodes -> (a, D) Q16 probabilities of bit 1 (``BitMixer._terms`` + ``bit_probs``).
 
     cs (a, K, 257) int32 and ms (a, 257) int64 prefix sums of the count rows and the model's
-    table; top, pred (byte | 256), ok, mb, last2 (a,) as kept by ``BitMixer.begin``."""
+    table; top, pred (byte | 256), ok, mb, last2 (a,) as kept by ``BitMixer.begin``; the other
+    arrays are the mixer's own (weights, tables, bucket edges, node depths and leaf bounds)."""
     a, d_n = nodes.shape
     k_n = cs.shape[1]
     out = np.empty((a, d_n), np.int64)
@@ -26,12 +27,8 @@ def node_probs(nodes, cs, ms, top, pred, ok, mb, last2, wb, bbase, LN, LN16, SQ,
         l2 = np.int64(last2[i])
         for j in range(d_n):
             v = np.int64(nodes[i, j])
-            d = 0
-            while (v >> (d + 1)) > 0:
-                d += 1
-            lo = (v << (8 - d)) - 256
-            half = np.int64(1) << (7 - d)
-            a0, a1, a2 = lo, lo + half, lo + 2 * half
+            d = depth_of[v]
+            a0, a1, a2 = node_at[v, 0], node_at[v, 1], node_at[v, 2]
             dot = np.int64(0)
             for k in range(k_n):
                 n0 = np.int64(cs[i, k, a1]) - cs[i, k, a0]

@@ -224,7 +224,8 @@ class BitMixer(cm.ContextMixer):
         rows, c, pos, cs, ms, top, pred, ok, mb, last2 = self._step
         f = [t.contiguous().numpy() for t in (nodes, cs, ms, top, pred, ok, mb, last2, self.wb,
                                               self.bbase, self.LN, self.LN16, self.SQ, self.apm,
-                                              self.shift_edges, self.edges32)]
+                                              self.shift_edges, self.edges32,
+                                              self.depth_of, self.node_at)]
         return torch.from_numpy(node_probs(*f, ST_MAX, cm.T_BUCKETS, APM_CELLS, cm.GOLD,
                                            APM2_BITS, self.apm2_at, P_MIN, ONE))
 
