@@ -64,9 +64,9 @@ class Result:
 class Session:
     """Device, arithmetic and loaded models for a run of calls (no global state).
 
-    device: "auto" (CUDA when available), "cpu" or "cuda". dtype: float type of the exact
-    products (None: each model's fastest; float32 may need digit planes). Results are identical
-    for every choice.
+    device: "auto" (CUDA when available), "cpu" or "cuda". dtype: type of the exact
+    products (None: each model's fastest; float32 may need digit planes; torch.int8: char-RNN
+    only). Results are identical for every choice.
     """
     device: str = "auto"
     dtype: torch.dtype | None = None

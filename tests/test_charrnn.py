@@ -10,6 +10,7 @@ import torch
 
 import arcodec
 from arcodec.codecs import bytes_stream
+from arcodec.exact.intops import int8_products_exact
 from arcodec.models.charrnn import CharRNN, CharRNNConfig, IntCharRNN, to_integer
 from arcodec.weights import save_weights
 
@@ -60,12 +61,32 @@ def test_one_stream_at_a_time_equals_all_streams_at_once(tiny):
         assert np.array_equal(alone, together[starts[j]:starts[j] + len(seg)])
 
 
-def test_fp32_and_fp64_arithmetic_give_the_same_frequencies(tiny):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int8], ids=["fp32", "int8"])
+def test_fp32_int8_and_fp64_arithmetic_give_the_same_frequencies(tiny, dtype):
+    """The product in float32, in int8 with int32 sums (the CPU default where exact) and in
+    float64 must give the same integers, and so the same tables."""
     m, _ = tiny
     t = to_integer(m)
-    a = _freq_trace(IntCharRNN(m.cfg, t, dtype=torch.float32), TEXT, 3)
+    if dtype == torch.int8 and not int8_products_exact(m.cfg.hidden, 4 * m.cfg.hidden + 256):
+        pytest.skip("this torch build has no exact int8 product on this CPU")
+    a = _freq_trace(IntCharRNN(m.cfg, t, dtype=dtype), TEXT, 3)
     b = _freq_trace(IntCharRNN(m.cfg, t, dtype=torch.float64), TEXT, 3)
     assert np.array_equal(a, b)
+
+
+def test_the_compiled_cell_gives_the_torch_cell_on_real_text(data_dir):
+    """On the CPU the step's cell is one numba loop (``charrnn_kernels.cell``); torch's form
+    serves CUDA. Both on 256 streams of text, state carried by the loop."""
+    s = arcodec.Session("cpu")
+    im = s.model(s.resolve("charrnn-text"))[1]
+    data = (data_dir / "text/cantrbry/lcet10.txt").read_bytes()[:256 * 120]
+    buf = torch.from_numpy(np.frombuffer(data, dtype=np.uint8).astype(np.int64)).view(256, -1)
+    state = im.init_state(256)
+    for k in range(buf.shape[1]):
+        h, c = im.torch_cell(state[2], buf[:, k], state[1])
+        state = im.step(state, buf[:, k])
+        assert torch.equal(state[0], h) and torch.equal(state[1], c) and c.dtype == state[1].dtype
+    assert (state[1].abs() > 8 * 4096).any()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -177,7 +198,9 @@ def test_adaptive_files_round_trip_and_do_not_depend_on_arithmetic(tiny):
                                  session=arcodec.Session("cpu", torch.float64))
     a32 = arcodec.compress_bytes(data, model=str(path), adapt=True,
                                  session=arcodec.Session("cpu", torch.float32))
-    assert a64.data == a32.data
+    a_def = arcodec.compress_bytes(data, model=str(path), adapt=True,
+                                   session=arcodec.Session("cpu"))      # int8 where exact
+    assert a64.data == a32.data == a_def.data
     assert arcodec.info(a64.data)["shape"][2] > 0
     assert arcodec.decompress_bytes(a64.data, model=str(path)).data == data
 
@@ -285,9 +308,10 @@ def test_the_int32_cell_update_equals_the_int64_formula_at_the_extremes():
     c = torch.randint(-cr.C_MAX, cr.C_MAX + 1, (n, hs), generator=g)
     c[:8] = cr.C_MAX
     c[8:16] = -cr.C_MAX
-    acc = im._acc(h) * torch.randint(1, 64, (n, 1), generator=g)      # drives gates to +-8
+    acc = im._acc(h).to(torch.int64) * torch.randint(1, 64, (n, 1), generator=g)  # gates to +-8
     byte = torch.randint(0, 256, (n,), generator=g)
-    h1, c1, _ = im.step((h, c.to(torch.int32), acc), byte)
+    h1, c1, _ = im.step((h, c.to(torch.int32), acc), byte)           # on the CPU: compiled
+    h3, c3 = im.torch_cell(acc, byte, c.to(torch.int32))
 
     z = requant(acc[:, :im.g] + im.x[byte], im.m_z, 32).clamp(-cr.Z_MAX, cr.Z_MAX) + cr.Z_MAX
     i, f = im.sig[z[:, :hs]], im.sig[z[:, hs:2 * hs]]
@@ -297,3 +321,4 @@ def test_the_int32_cell_update_equals_the_int64_formula_at_the_extremes():
     h2 = (o * im.tanh[cz] * im.hq + (1 << (2 * cr.Q - 1))) >> (2 * cr.Q)
     assert (z == 0).any() and (z == 2 * cr.Z_MAX).any() and (c2.abs() == cr.C_MAX).any()
     assert torch.equal(c1.to(torch.int64), c2) and torch.equal(h1, h2)
+    assert torch.equal(c3.to(torch.int64), c2) and torch.equal(h3, h2)

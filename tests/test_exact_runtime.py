@@ -106,3 +106,21 @@ def test_reduced_precision_float32_products_are_refused():
             exact_addmm(None, x, w.float(), bound=8 * 127 * 4095, dtype=torch.float32)
     finally:
         torch.set_float32_matmul_precision(old)
+
+
+def test_int8_products_are_exact_at_the_extremes_where_the_probe_says_so():
+    """``exact_matmul_int8`` (int32 sums) against int64 products, on inputs at +-127 that
+    saturate kernels with 16-bit intermediate sums; the probe refuses sizes past the int32
+    bound."""
+    from arcodec.exact.intops import exact_matmul_int8, int8_products_exact
+    assert not int8_products_exact(2**31 // (127 * 127) + 1, 8)
+    if not int8_products_exact(384, 1792):
+        pytest.skip("this torch build has no exact int8 product on this CPU")
+    g = torch.Generator().manual_seed(5)
+    for n in (1, 5, 40, 256):
+        x = torch.randint(-127, 128, (n, 384), generator=g, dtype=torch.int64)
+        x[: n // 2] = 127 * x[: n // 2].sign()
+        w = torch.randint(-127, 128, (384, 1792), generator=g, dtype=torch.int64)
+        w[:, :64] = 127
+        got = exact_matmul_int8(x.to(torch.int8), w.to(torch.int8))
+        assert got.dtype == torch.int32 and torch.equal(got.to(torch.int64), x @ w)

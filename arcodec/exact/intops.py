@@ -8,6 +8,11 @@ does not depend on the library, thread count, batch size or device.
 
 When the bound does not fit, the integer input is split into base-2^b digits and each digit
 plane is multiplied separately; the planes are recombined in int64.
+
+Products of int8 tensors (``exact_matmul_int8``) accumulate in int32: integer sums, exact in
+any order while ``K * max|x| * max|w| < 2^31``. They are used only where a probe at start-up
+(``int8_products_exact``) shows this torch build's CPU kernel computes them without
+saturating intermediate sums (int8 GEMMs without VNNI may saturate int16 pair sums).
 """
 from __future__ import annotations
 
@@ -114,3 +119,37 @@ def exact_matmul_signed(x: torch.Tensor, w_t: torch.Tensor, *, x_max: int, w_max
     if k * w_max * x_max >= EXACT_LIMIT[dtype]:
         raise ValueError(f"no exact one-pass {dtype} product: k={k}, |w|<={w_max}, |x|<={x_max}")
     return (x.to(dtype) @ w_t).to(torch.int64)
+
+
+INT8_LIMIT = 2**31
+
+
+def exact_matmul_int8(x: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
+    """Exact integer product ``x @ w_t`` of int8 tensors: x (N, K), w_t (K, M), int32 sums.
+
+    The caller guarantees ``K * max|x| * max|w| < INT8_LIMIT`` and that
+    ``int8_products_exact(K, M)`` held on this device. Returns (N, M) int32."""
+    return torch._int_mm(x, w_t)
+
+
+def int8_products_exact(k: int, m: int, device: torch.device | str = "cpu") -> bool:
+    """Whether ``exact_matmul_int8`` of (n, k) by (k, m) int8 tensors with |values| <= 127 is
+    exact here: False where torch has no int8 product for the device, or where its result on
+    the extreme inputs (every |value| 127, all signs alike and mixed: the inputs that saturate
+    a kernel with 16-bit intermediate sums first) differs from the exact one, for n = 1, 3, 17
+    and 256 rows."""
+    if k * 127 * 127 >= INT8_LIMIT or not hasattr(torch, "_int_mm"):
+        return False
+    g = torch.Generator().manual_seed(0)
+    sign = lambda *shape: (torch.randint(0, 2, shape, generator=g) * 2 - 1).to(torch.int8)
+    w_all = [torch.full((k, m), 127, dtype=torch.int8), 127 * sign(k, m)]
+    try:
+        for n in (1, 3, 17, 256):
+            for x in (torch.full((n, k), 127, dtype=torch.int8), 127 * sign(n, k)):
+                for w in w_all + [-w_all[0]]:
+                    got = exact_matmul_int8(x.to(device), w.to(device)).cpu().to(torch.int64)
+                    if not torch.equal(got, (x.double() @ w.double()).to(torch.int64)):
+                        return False
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True

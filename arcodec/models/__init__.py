@@ -4,14 +4,16 @@ from __future__ import annotations
 import torch
 
 from ..errors import ModelError
+from ..exact.intops import int8_products_exact
 
 
 def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
                     device: torch.device | str, dtype: torch.dtype | None = None,
                     adapt_shift: int | None = None, adapt_reachable: bool = True):
     """Integer-exact model for coding from a weight file's arch, config and tensors.
-    ``dtype``: the float type of the exact products; None takes the model's fastest (MADE:
-    float64, one pass; char-RNN and PixelCNN: float32, one pass). Results are identical for any choice.
+    ``dtype``: the type of the exact products; None takes the model's fastest (MADE:
+    float64, one pass; PixelCNN: float32, one pass; char-RNN: int8 with int32 sums on a CPU
+    where they are exact, else float32). Results are identical for any choice.
     ``adapt_shift``: build the adaptive char-RNN (learns while coding; one object per file);
     ``adapt_reachable``: its update rule (False: the first one, for old files)."""
     if arch == "made":
@@ -20,6 +22,10 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
                        dtype=dtype or torch.float64)
     if arch == "charrnn":
         from .charrnn import AdaptiveIntCharRNN, CharRNNConfig, IntCharRNN
+        if dtype is None:
+            h = config.get("hidden", CharRNNConfig.hidden)
+            exact8 = torch.device(device).type == "cpu" and int8_products_exact(h, 4 * h + 256)
+            dtype = torch.int8 if exact8 else torch.float32
         if adapt_shift is not None:
             return AdaptiveIntCharRNN(CharRNNConfig(**config), tensors, device=device,
                                       dtype=dtype or torch.float32, shift=adapt_shift,

@@ -13,6 +13,8 @@ Integer model (coding), per step, all int64 except the exact products:
   h     = (o TANH[round(c / 128)] HQ + 2^23) >> 24     (HQ = 2^(h_bits-1) - 1, |h| <= HQ)
   logit = requant(W_o (h + HQ) - HQ rowsum(W_o) + b_o) in 1/64 nat -> logits_to_freqs
 With h_bits = 8 and H <= 512, ``H * 127 * 254 < 2^24``: every product is one exact float32 pass.
+On a CPU whose int8 products are exact (``intops.int8_products_exact``, the default there) the
+product is W h itself, int8 by int8 in int32 sums: the same integers, 4x faster.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import torch
 from torch import nn
 
 from ..exact.fakequant import fake_quant_weight, ste, weight_scale
-from ..exact.intops import exact_matmul, fixed_multiplier, requant
+from ..exact.intops import (INT8_LIMIT, exact_matmul, exact_matmul_int8, fixed_multiplier,
+                            requant)
 from ..exact.tables import LOGIT_MAX, LOGIT_ONE, logits_to_freqs
 
 Q = 12                 # activations (gates, c, h) are fixed point with 2^12 = 1.0
@@ -189,7 +192,7 @@ class IntCharRNN:
     identical tables by construction.
 
     State: (h, c, acc) with h (N, H) int64, c (N, H) Q12 int32 (int64 where the bounds in
-    ``__init__`` do not hold) and acc (N, 4H + 256) int64 = the exact
+    ``__init__`` do not hold) and acc (N, 4H + 256) int64 (int32 from int8 products) = the exact
     product of h with [W_h; W_o] (one fused product per step serves both the next byte's
     logits and the next gates).
     """
@@ -202,9 +205,15 @@ class IntCharRNN:
         self.wmax = 2 ** (cfg.weight_bits - 1) - 1
         self.hq = 2 ** (cfg.h_bits - 1) - 1
         w = torch.cat([tensors["w_h"], tensors["w_o"]]).to(self.device)   # (4H + 256, H)
+        if dtype == torch.int8 and (cfg.hidden * self.wmax * self.hq >= INT8_LIMIT
+                                    or self.wmax > 127 or self.hq > 127):
+            raise ValueError("char-RNN: no exact int8 product for these weights")
         self.w_t = w.to(dtype).T.contiguous()                                # (H, 4H + 256)
-        self.off = self.hq * w.to(torch.int64).sum(1)                        # (4H + 256,)
+        # float products take h + HQ >= 0 and subtract HQ rowsum(W); int8 products take h itself
+        self.off = self.hq * w.to(torch.int64).sum(1) * (dtype != torch.int8)  # (4H + 256,)
         self.x = tensors["x"].to(self.device, torch.int64)                  # (256, 4H)
+        # the compiled cell reads X in int32 where it fits (half the memory traffic)
+        self.x_k = self.x.to(torch.int32) if self.x.abs().max() < 2**30 else self.x
         self.m_z = tensors["m_z"].to(self.device, torch.int64)
         self.b_o = tensors["b_o"].to(self.device, torch.int64)
         self.m_o = tensors["m_o"].to(self.device, torch.int64)
@@ -227,6 +236,8 @@ class IntCharRNN:
     def _acc(self, h: torch.Tensor) -> torch.Tensor:
         # |h| <= HQ by construction (h = (o * tanh * HQ + 2^23) >> 24 with |o|, |tanh| <= 2^12),
         # so h + HQ lies in [0, 2 HQ] and the run-time range check can be skipped.
+        if self.dtype == torch.int8:       # W h in int32 sums (bound checked in __init__)
+            return exact_matmul_int8(h.to(torch.int8), self.w_t)
         return exact_matmul(h + self.hq, self.w_t, x_max=2 * self.hq, w_max=self.wmax,
                             dtype=self.dtype, check=False) - self.off
 
@@ -251,8 +262,25 @@ class IntCharRNN:
 
     def step(self, state, byte: torch.Tensor):
         """Consume (N,) bytes: state -> new state. Integer arithmetic (int64 up to the
-        requantisation, int32 after it where ``self.i32``) + one exact product."""
+        requantisation, int32 after it where ``self.i32``) + one exact product. On the CPU
+        the cell runs as one compiled loop (``charrnn_kernels.cell``); elsewhere in torch
+        (``torch_cell``): the same integers."""
         _, c, acc = state
+        if self.device.type == "cpu":
+            from .charrnn_kernels import cell      # numba: imported only when needed
+            h, c = (torch.from_numpy(t) for t in cell(
+                *(t.contiguous().numpy() for t in (acc, byte.to(torch.int64), self.x_k, self.m_z,
+                                                   self.gate_lut, self.gate_off, c,
+                                                   self.tanh_c)),
+                self.hq))
+        else:
+            h, c = self.torch_cell(acc, byte, c)
+        return h, c, self._acc(h)
+
+    def torch_cell(self, acc: torch.Tensor, byte: torch.Tensor,
+                   c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, >= 4H) products, (N,) bytes, (N, H) cell -> (h (N, H) int64, c (N, H)) in
+        torch tensor operations (any device)."""
         z = requant(acc[:, :self.g] + self.x[byte], self.m_z, 32).clamp_(-Z_MAX, Z_MAX) \
             + self.gate_off
         gates = self.gate_lut.index_select(0, z.reshape(-1)).view(z.shape)   # SIG / TANH[z]
@@ -262,8 +290,7 @@ class IntCharRNN:
         cz = ((c + 64) >> 7).clamp_(-Z_MAX, Z_MAX) + Z_MAX           # c in 1/32 steps
         h = ((o * self.tanh_c.index_select(0, cz.reshape(-1)).view(cz.shape) * self.hq
               + (1 << (2 * Q - 1))) >> (2 * Q)).to(torch.int64)
-        return h, c, self._acc(h)
-
+        return h, c
 
 ADAPT_FRAC = 8          # fractional bits of the adaptive output weights' master copy
 ADAPT_WMAX = 2**15 - 1  # effective adaptive weights stay int16 (keeps every product bound)
@@ -297,6 +324,7 @@ class AdaptiveIntCharRNN(IntCharRNN):
         self.reachable = reachable
         g = self.g
         self.w_o = self.w_t[:, g:].T.to(torch.int64).contiguous()          # (256, H)
+        self.out_dtype = torch.float32 if self.dtype == torch.int8 else self.dtype
         self.w_master = self.w_o << ADAPT_FRAC
         self.b_master = self.b_o << ADAPT_FRAC
         self.w_g_t = self.w_t[:, :g].contiguous()
@@ -307,16 +335,20 @@ class AdaptiveIntCharRNN(IntCharRNN):
             raise ValueError("adaptive char-RNN requantisation bound exceeds int64")
 
     def _set_out(self) -> None:
-        self.w_o_t = self.w_o.to(self.dtype).T.contiguous()                 # (H, 256)
+        # the adaptive W_o outgrows int8: its product stays in float (digit planes in float32)
+        self.w_o_t = self.w_o.to(self.out_dtype).T.contiguous()             # (H, 256)
         self.off_o = self.hq * self.w_o.sum(1)
 
     def _acc(self, h: torch.Tensor) -> torch.Tensor:
         # |h| <= HQ by construction (see IntCharRNN._acc); |W_o| <= ADAPT_WMAX by the clamp.
         x = h + self.hq
-        a_g = exact_matmul(x, self.w_g_t, x_max=2 * self.hq, w_max=self.wmax, dtype=self.dtype,
-                           check=False) - self.off_g
-        a_o = exact_matmul(x, self.w_o_t, x_max=2 * self.hq, w_max=ADAPT_WMAX, dtype=self.dtype,
-                           check=False) - self.off_o
+        if self.dtype == torch.int8:
+            a_g = exact_matmul_int8(h.to(torch.int8), self.w_g_t)
+        else:
+            a_g = exact_matmul(x, self.w_g_t, x_max=2 * self.hq, w_max=self.wmax,
+                               dtype=self.dtype, check=False) - self.off_g
+        a_o = exact_matmul(x, self.w_o_t, x_max=2 * self.hq, w_max=ADAPT_WMAX,
+                           dtype=self.out_dtype, check=False) - self.off_o
         return torch.cat([a_g, a_o], dim=1)
 
     def learn(self, state, freqs: torch.Tensor, byte: torch.Tensor) -> None:
