@@ -28,14 +28,14 @@ def test_node_probabilities_are_the_same_one_depth_at_a_time_as_for_the_whole_pa
         text_model, data_dir):
     """The encoder asks for a byte's 8 nodes at once, the decoder for one depth at a time
     (the next node depends on the bit just decoded): every probability and the learned state
-    must agree. The encoder's path goes through torch, the decoder's nodes on the CPU through
-    the compiled loop (``bit_kernels``), so this also compares the two."""
+    must agree. Here the encoder's path goes through torch (``compiled=False``), the decoder's
+    nodes through the compiled loops (``bit_kernels``), so this also compares the two."""
     _, im = text_model
     data = (data_dir / "text/cantrbry/alice29.txt").read_bytes()[:5000]
     n, ns = len(data), 3
     lg = _logits(im, data)
     buf = np.frombuffer(data, dtype=np.uint8)
-    whole, stepwise = BitMixer(n, ns), BitMixer(n, ns)
+    whole, stepwise = BitMixer(n, ns, compiled=False), BitMixer(n, ns)
     for k, a, pos in bytes_stream._steps(n, ns):
         sym = torch.from_numpy(buf[pos].astype(np.int64))
         logits, p = torch.from_numpy(lg[pos].astype(np.int64)), torch.from_numpy(pos)
@@ -52,7 +52,8 @@ def test_node_probabilities_are_the_same_one_depth_at_a_time_as_for_the_whole_pa
         assert pw.min() >= P_MIN and pw.max() <= (1 << 16) - P_MIN
         whole.update(sym)
         stepwise.update(sym)
-    assert torch.equal(whole.wb, stepwise.wb) and torch.equal(whole.apm, stepwise.apm)
+        assert torch.equal(whole.wb, stepwise.wb)
+    assert torch.equal(whole.apm, stepwise.apm)
     assert not torch.equal(whole.wb, BitMixer(n, ns).wb)        # it did learn
 
 
@@ -105,28 +106,33 @@ def test_options_naming_no_single_mixer_are_refused(text_model, opts):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=s)
 
 
-def test_the_compiled_cpu_loop_gives_the_probabilities_of_the_torch_operations(text_model,
-                                                                               data_dir):
+def test_the_compiled_cpu_loops_predict_and_learn_what_the_torch_operations_do(text_model,
+                                                                              data_dir):
     """``bit_probs`` on the CPU (numba) and ``torch_bit_probs`` for every 4-level subtree the
-    decoder asks for, over enough text that counts pass the LN cap and matches are followed."""
+    decoder asks for, and the weights and APMs each learns (``bit_kernels.learn`` against
+    ``torch_learn``), over enough text that counts pass the LN cap and matches are followed."""
     _, im = text_model
     data = (data_dir / "text/cantrbry/lcet10.txt").read_bytes()[:60000]
     n, ns = len(data), 8
     lg = _logits(im, data)
     buf = np.frombuffer(data, dtype=np.uint8)
-    mixer = BitMixer(n, ns)
+    mixer, twin = BitMixer(n, ns), BitMixer(n, ns, compiled=False)
     level = torch.tensor([lv for lv in range(4) for _ in range(1 << lv)])
     offset = torch.tensor([o for lv in range(4) for o in range(1 << lv)])
     compared = 0
     for k, a, pos in bytes_stream._steps(n, ns):
         sym = torch.from_numpy(buf[pos].astype(np.int64))
-        mixer.begin(torch.from_numpy(lg[pos].astype(np.int64)), torch.from_numpy(pos))
+        for m in (mixer, twin):
+            m.begin(torch.from_numpy(lg[pos].astype(np.int64)), torch.from_numpy(pos))
         if k % 7 == 0:
             for top in (torch.ones(a, 1, dtype=torch.int64), 16 + (sym[:, None] >> 4)):
                 sub = (top << level) + offset                                  # (a, 15)
                 assert torch.equal(mixer.bit_probs(sub), mixer.torch_bit_probs(sub))
                 compared += 1
-            mixer._memo = []
-        mixer.path_probs(node_bits(sym)[0])
         mixer.update(sym)
+        twin.update(sym)
+        assert torch.equal(mixer.wb, twin.wb)
+        if k % 50 == 0:
+            assert torch.equal(mixer.apm, twin.apm)
     assert compared > 1000 and bool((mixer.counts.max() > 500))
+    assert torch.equal(mixer.apm, twin.apm) and torch.equal(mixer.counts, twin.counts)

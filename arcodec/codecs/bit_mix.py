@@ -128,15 +128,18 @@ def make_mixer(version: int, n: int, n_streams: int,
 class BitMixer(cm.ContextMixer):
     """Mixers 3 and 4 (see module doc). Per byte step: ``begin(logits, pos)``;
     ``bit_probs(nodes)`` for any nodes, as often as needed (it changes nothing); then
-    ``update(sym)``. The two versions mix alike; ``nibbles`` says how the bytes are coded
+    ``update(sym)``. ``compiled``: on the CPU, predict and learn in numba loops
+    (``bit_kernels``) rather than torch operations (the same integers; False for tests). The two versions mix alike; ``nibbles`` says how the bytes are coded
     (``bit_tables``: 8 binary tables per byte for mixer 3, 2 nibble tables for mixer 4)."""
 
     binary = True
 
     def __init__(self, n: int, n_streams: int, device: torch.device | str = "cpu",
-                 version: int = 4):
+                 version: int = 4, compiled: bool = True):
         super().__init__(n, n_streams, device, version)
         self.nibbles = version >= 4
+        # on the CPU, predict and learn in the compiled loops (``bit_kernels``); else in torch
+        self.compiled = compiled and self.device.type == "cpu"
         i64 = dict(dtype=torch.int64, device=self.device)
         k = self.k
         self.LN = torch.tensor(ln_table(BETA, CAP), dtype=torch.int32, device=self.device)
@@ -217,22 +220,25 @@ class BitMixer(cm.ContextMixer):
 
         Depends only on the state at ``begin``: any nodes, in any grouping, give the same.
         On the CPU one compiled loop (``bit_kernels.node_probs``) computes them; elsewhere
-        (and in ``torch_bit_probs``) torch does, giving the same integers."""
-        if self.device.type != "cpu":
+        (``compiled=False``, and in ``torch_bit_probs``) torch does, giving the same integers."""
+        if not self.compiled:
             return self.torch_bit_probs(nodes)
         from .bit_kernels import node_probs      # numba: imported (0.3 s) only when needed
+        return torch.from_numpy(node_probs(nodes.contiguous().numpy(), *self._kernel_args()))
+
+    def _kernel_args(self) -> list:
+        """The state at ``begin`` and the mixer's tables as numpy arrays, in the order the
+        compiled loops (``bit_kernels``) take them after their first argument."""
         rows, c, pos, cs, ms, top, pred, ok, mb, last2 = self._step
-        f = [t.contiguous().numpy() for t in (nodes, cs, ms, top, pred, ok, mb, last2, self.wb,
-                                              self.bbase, self.LN, self.LN16, self.SQ, self.apm,
-                                              self.shift_edges, self.edges32,
-                                              self.depth_of, self.node_at)]
-        return torch.from_numpy(node_probs(*f, ST_MAX, cm.T_BUCKETS, APM_CELLS, cm.GOLD,
-                                           APM2_BITS, self.apm2_at, P_MIN, ONE))
+        return [t.contiguous().numpy() for t in (cs, ms, top, pred, ok, mb, last2, self.wb,
+                                                 self.bbase, self.LN, self.LN16, self.SQ,
+                                                 self.apm, self.shift_edges, self.edges32,
+                                                 self.depth_of, self.node_at)]
 
     def path_probs(self, path: torch.Tensor) -> torch.Tensor:
-        """``bit_probs`` of the (a, 8) path of the bytes about to be coded (the encoder): in
-        torch, keeping the path's terms, which ``update`` needs anyway."""
-        return self.torch_bit_probs(path)
+        """``bit_probs`` of the (a, 8) path of the bytes about to be coded (the encoder). On
+        CUDA in torch, keeping the path's terms, which ``update`` needs there anyway."""
+        return self.bit_probs(path) if self.compiled else self.torch_bit_probs(path)
 
     def torch_bit_probs(self, nodes: torch.Tensor) -> torch.Tensor:
         """``bit_probs`` in torch tensor operations (any device); keeps the terms for ``update``."""
@@ -268,22 +274,36 @@ class BitMixer(cm.ContextMixer):
         return self._terms(path)
 
     def update(self, sym: torch.Tensor) -> None:
-        """Learn from the (a,) bytes just coded, at the 8 nodes of each one's path."""
+        """Learn from the (a,) bytes just coded, at the 8 nodes of each one's path (on the CPU
+        in one compiled loop, ``bit_kernels.learn``; elsewhere ``torch_learn``: the same
+        integers), then update the counts and the match model."""
         rows, c, pos = self._step[:3]
-        a = sym.shape[0]
+        sh = self.learn_shift(sym.shape[0])
+        if self.compiled:
+            from .bit_kernels import learn
+            learn(sym.contiguous().numpy(), *self._kernel_args(), sh,
+                  *self._scratch.numpy())
+        else:
+            self.torch_learn(sym, sh)
+        self.coded += sym.shape[0]
+        self.update_statistics(sym, rows, c, pos)
+        self._step, self._memo = None, []
+
+    def learn_shift(self, a: int) -> int:
+        """The weights' learning-rate shift for a step of a streams."""
+        return SH + max(a - 1, 0).bit_length() // 2 \
+            + min(self.spec.lr_decay_max, (self.coded >> cm.LR_T0).bit_length())
+
+    def torch_learn(self, sym: torch.Tensor, sh: int) -> None:
+        """The weights' and APMs' step of ``update`` in torch tensor operations (any device)."""
         nodes, bit = node_bits(sym)                                          # (a, 8)
         st_m, i_m, st_x, i_x, st_o, i_o, st2, ia, ib = self._path_terms(nodes)
         err = (bit << 16) - self.SQ[st2]                                    # the mixer's own error
         idx = torch.cat([i_m.reshape(-1), i_o.reshape(-1), i_x.reshape(-1)])
         g = torch.cat([(err * st_m).reshape(-1), (err[:, None, :] * st_o).reshape(-1),
                        (err * st_x).reshape(-1)])
-        sh = SH + max(a - 1, 0).bit_length() // 2 \
-            + min(self.spec.lr_decay_max, (self.coded >> cm.LR_T0).bit_length())
-        self.coded += a
         step = torch.zeros_like(self.wb).index_add_(0, idx, g)
-        self.wb = (self.wb + (step >> sh)).clamp(-cm.W_MAX, cm.W_MAX)
+        self.wb.copy_((self.wb + (step >> sh)).clamp(-cm.W_MAX, cm.W_MAX))
         tgt, wt = (bit << 16).reshape(-1), (st2 & 127).reshape(-1)
         _learn_apm(self.apm, torch.cat([ia.reshape(-1), ib.reshape(-1)]), wt.repeat(2),
                    tgt.repeat(2), self._scratch)
-        self.update_statistics(sym, rows, c, pos)
-        self._step, self._memo = None, []
