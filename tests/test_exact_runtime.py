@@ -124,3 +124,12 @@ def test_int8_products_are_exact_at_the_extremes_where_the_probe_says_so():
         w[:, :64] = 127
         got = exact_matmul_int8(x.to(torch.int8), w.to(torch.int8))
         assert got.dtype == torch.int32 and torch.equal(got.to(torch.int64), x @ w)
+
+
+def test_a_compiled_loop_whose_cache_cannot_be_written_is_compiled_without_it():
+    """numba refuses ``cache=True`` where no cache directory can be written (here: a function
+    with no source file); ``kernel`` then compiles it in the process."""
+    from arcodec.exact.jit import kernel
+    ns: dict = {}
+    exec("def plus_one(x):\n    return x + 1\n", ns)
+    assert kernel(ns["plus_one"])(41) == 42

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..exact.jit import kernel
 from .bit_mix import APM2_BITS, APM_CELLS, APM_RATE, ONE, P_MIN, ST_MAX
 from .context_mix import GOLD, T_BUCKETS, W_MAX
 
@@ -65,7 +66,7 @@ def _apm_cells(l2, v, st2):
     return ia, h2 * APM_CELLS + cell + APM2_AT
 
 
-@njit(cache=False, nogil=True)
+@kernel
 def node_probs(nodes, cs, ms, top, pred, ok, mb, last2, wb, bbase, LN, LN16, SQ, apm,
                shift_edges, edges, depth_of, node_at):
     """(a, D) nodes -> (a, D) Q16 probabilities of bit 1 (``BitMixer.torch_bit_probs``).
@@ -91,7 +92,7 @@ def node_probs(nodes, cs, ms, top, pred, ok, mb, last2, wb, bbase, LN, LN16, SQ,
     return out
 
 
-@njit(cache=False, nogil=True)
+@kernel
 def learn(sym, cs, ms, top, pred, ok, mb, last2, wb, bbase, LN, LN16, SQ, apm,
           shift_edges, edges, depth_of, node_at, sh, tot, cnt):
     """Learn from the (a,) bytes ``sym`` at the 8 nodes of each one's path, in place: the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..exact.jit import kernel
 from .charrnn import C_MAX, Q, Z_MAX
 
 
@@ -24,7 +25,7 @@ def _clamp(v, lim):
     return v - (d & ~(d >> 63))
 
 
-@njit(cache=False, nogil=True)
+@kernel
 def cell(acc, byte, x, m_z, gate_lut, gate_off, c, tanh_c, hq):
     """One step of the recurrence after the product (``IntCharRNN.torch_cell``).
 
