@@ -122,6 +122,23 @@ def test_mixed_files_do_not_depend_on_arithmetic_or_adaptation_path(data_dir):
         assert arcodec.decompress_bytes(a.data).data == data
 
 
+def test_without_numba_the_torch_forms_write_and_read_the_same_file(data_dir, monkeypatch):
+    """Where numba cannot be imported the char-RNN cell and the bit mixer run as torch
+    operations: the same integers, so the same file both ways."""
+    from arcodec.codecs.bit_mix import BitMixer
+    from arcodec.exact import jit
+    data = (data_dir / "text/cantrbry/asyoulik.txt").read_bytes()[:3000]
+    s = arcodec.Session("cpu")
+    with_numba = arcodec.compress_bytes(data, session=s, model="charrnn-text")
+    monkeypatch.setattr(jit, "available", lambda: False)
+    assert not BitMixer(len(data), 2).compiled
+    import arcodec.models.charrnn_kernels as ck
+    monkeypatch.setattr(ck, "cell", None)           # a call would fail: the torch cell runs
+    without = arcodec.compress_bytes(data, session=s, model="charrnn-text")
+    assert without.data == with_numba.data
+    assert arcodec.decompress_bytes(with_numba.data, session=s).data == data
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_mixed_tables_on_cuda_equal_cpu(data_dir):
     data = (data_dir / "text/cantrbry/alice29.txt").read_bytes()[:4000]

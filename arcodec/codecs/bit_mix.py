@@ -58,6 +58,7 @@ from functools import lru_cache
 
 import torch
 
+from ..exact import jit
 from ..exact.tables import logits_to_freqs
 from . import context_mix as cm
 
@@ -145,7 +146,7 @@ class BitMixer(cm.ContextMixer):
         super().__init__(n, n_streams, device, version)
         self.nibbles = version >= 4
         # on the CPU, predict and learn in the compiled loops (``bit_kernels``); else in torch
-        self.compiled = compiled and self.device.type == "cpu"
+        self.compiled = compiled and self.device.type == "cpu" and jit.available()
         i64 = dict(dtype=torch.int64, device=self.device)
         k = self.k
         self.LN = torch.tensor(ln_table(BETA, CAP), dtype=torch.int32, device=self.device)

@@ -9,11 +9,24 @@ cached code compute the same.
 """
 from __future__ import annotations
 
-from numba import njit
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """Whether numba imports here. It is a dependency; where it cannot be imported (a bare
+    GPU machine, a platform without its wheels) the callers run the torch forms of the loops
+    instead: the same integers, only slower on the CPU."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def kernel(fn):
     """``njit(nogil=True)`` with numba's on-disk cache where it can be written."""
+    from numba import njit
     try:
         return njit(cache=True, nogil=True)(fn)
     except RuntimeError:         # "cannot cache function ...: no locator available"

@@ -25,6 +25,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
+from ..exact import jit
 from ..exact.fakequant import fake_quant_weight, ste, weight_scale
 from ..exact.intops import (INT8_LIMIT, exact_matmul, exact_matmul_int8, fixed_multiplier,
                             requant)
@@ -263,10 +264,10 @@ class IntCharRNN:
     def step(self, state, byte: torch.Tensor):
         """Consume (N,) bytes: state -> new state. Integer arithmetic (int64 up to the
         requantisation, int32 after it where ``self.i32``) + one exact product. On the CPU
-        the cell runs as one compiled loop (``charrnn_kernels.cell``); elsewhere in torch
+        the cell runs as one compiled loop (``charrnn_kernels.cell``) where numba imports; elsewhere in torch
         (``torch_cell``): the same integers."""
         _, c, acc = state
-        if self.device.type == "cpu":
+        if self.device.type == "cpu" and jit.available():
             from .charrnn_kernels import cell      # numba: imported only when needed
             h, c = (torch.from_numpy(t) for t in cell(
                 *(t.contiguous().numpy() for t in (acc, byte.to(torch.int64), self.x_k, self.m_z,
