@@ -12,6 +12,7 @@ import datetime
 import json
 import platform
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import arcodec
 import arcodec.zoo
 from arcodec.train.data import data_dir
 
-from . import image_speed, images, mnist_binary, nll_gap, photos, scaling, text, text_speed
+from . import image_speed, images, memory, mnist_binary, nll_gap, photos, scaling, text, text_speed
 
 SUITES = {"mnist-binary": mnist_binary, "photos": photos, "images": images, "text": text,
           "nll-gap": nll_gap, "scaling": scaling, "text-speed": text_speed, "image-speed": image_speed}
@@ -45,12 +46,6 @@ def machine(session: arcodec.Session) -> dict:
             "packages": {p: version(p) for p in ("arcodec", "torch", "constriction", "numpy")},
             "models": {m.name: m.sha256 for m in arcodec.zoo.shipped()},
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (the suites run one after another)."""
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     md = [f"# arcodec benchmark ({'quick' if a.quick else 'full'})", ""]
     for name in a.suite or sorted(set(SUITES) - FOCUSED):
         mod = SUITES[name]
+        own_peak = memory.reset_peak()
+        t0 = time.perf_counter()
         try:
             r = (mod.run(root, a.quick, session, a.model) if a.model
                  else mod.run(root, a.quick, session))
@@ -89,12 +86,15 @@ def main(argv: list[str] | None = None) -> int:
             md += [f"## {name}", "", f"missing data: {e}. Get {GET[name]}.", ""]
             results.append(r)
             continue
-        r["peak_rss_mb"] = peak_rss_mb()
+        r["peak_rss_mb"] = memory.peak_rss_mb()
+        r["peak_rss_of"] = ("the process while this suite ran (what earlier suites left "
+                            "resident included)" if own_peak else "the process so far")
+        r["wall_s"] = time.perf_counter() - t0
         results.append(r)
         ok &= bool(r["round_trip_exact"] and r["overhead_within_bound"])
         md += [f"## {name}", "", mod.markdown(r), "",
-               f"Peak memory of the benchmark process so far: {r['peak_rss_mb']:.0f} MB "
-               f"(device {session.device}).", ""]
+               f"Peak resident memory of {r['peak_rss_of']}: {r['peak_rss_mb']:.0f} MiB "
+               f"(device {session.device}); the suite ran {r['wall_s']:.0f} s.", ""]
     doc = {"machine": machine(session), "quick": a.quick, "results": results}
     (out / "results.json").write_text(json.dumps(doc, indent=1, default=float))
     try:

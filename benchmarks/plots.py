@@ -1,10 +1,13 @@
 """PNG plots of a results.json: payload vs NLL with y = x, bits/dim per codec, throughput."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
 import numpy as np
+
+from benchmarks import within_bound
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -34,16 +37,26 @@ def payload_vs_nll(results: list[dict], out: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(1, len(pts), figsize=(5.5 * len(pts), 5), squeeze=False)
     for ax, (title, x, y) in zip(axes[0], pts):
-        ax.scatter(x, y, s=6, alpha=0.5, label="files")
+        ax.scatter(x, y, s=14, alpha=0.6, label="files")
         lo, hi = min(min(x), min(y)), max(max(x), max(y))
-        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x")
-        if title.startswith(("text", "photos")):
+        if title.startswith(("text", "photos")):   # sizes span decades; one photo in --quick
             ax.set_xscale("log")
             ax.set_yscale("log")
+            lo, hi = lo / 2, hi * 2
+        else:
+            lo, hi = 0, hi * 1.05
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x")
+        ax.set_xlim(lo, hi)                     # the same range on both axes: a point's
+        ax.set_ylim(lo, hi)                     # distance from y = x is its overhead
+        inside = sum(within_bound(b, a) for a, b in zip(x, y))
+        ax.text(0.97, 0.03, f"all {len(x)} together: payload/NLL - 1 = "
+                f"{100 * (sum(y) / sum(x) - 1):+.3f}%\n"
+                f"{inside} of {len(x)} within 0.1% + 64 bits",
+                transform=ax.transAxes, ha="right", va="bottom")
         ax.set_xlabel("integer-model NLL (bits)")
         ax.set_ylabel("payload (bits)")
         ax.set_title(title)
-        ax.legend()
+        ax.legend(loc="upper left")
     fig.suptitle("Compressed size tracks the model's NLL")
     fig.tight_layout()
     path = out / "payload_vs_nll.png"
@@ -52,8 +65,8 @@ def payload_vs_nll(results: list[dict], out: Path) -> Path | None:
     return path
 
 
-def bits_per_codec(results: list[dict], out: Path) -> Path | None:
-    """Bars: bits per dimension of arcodec and each baseline, per data set."""
+def bar_panels(results: list[dict]) -> list[tuple[str, dict[str, float]]]:
+    """(title, {codec: bits per dimension}) for every data set that arcodec coded."""
     panels = []
     for r in results:
         if r.get("suite") == "mnist-binary":
@@ -61,33 +74,46 @@ def bits_per_codec(results: list[dict], out: Path) -> Path | None:
                     "arcodec (file)": r["file_bits_per_digit"] / 784}
             bars.update({k: v["bits_per_digit"] / 784 for k, v in r["baselines"].items()
                          if "missing" not in v})
-            panels.append(("binarised MNIST test (bits/pixel)", bars))
+            panels.append((f"binarised MNIST test, {r['digits_encoded']} digits (bits/pixel)",
+                           bars))
         elif r.get("suite") == "text":
             total = sum(f["bytes"] for f in r["files"])
             bars = {"arcodec": 8 * sum(f["arc_bytes"] for f in r["files"]) / total}
             bars.update({k: 8 * sum(v.values()) / total for k, v in r["baselines"].items()
                          if "missing" not in v})
-            panels.append(("text files, all together (bits/byte)", bars))
+            panels.append((f"{len(r['files'])} text files, all together (bits/byte)", bars))
         elif r.get("suite") in ("images", "photos"):
             for st in r["sets"]:
                 a = st.get("arcodec")
-                if not a or not st["name"].startswith(("Kodak", "MNIST")):
+                if not a:
                     continue
-                bars = {f"arcodec {a['model']} (payload)": a["payload_bits_per_dim"]}
+                bars = {f"arcodec {a['model']} (payload)": a["payload_bits_per_dim"],
+                        f"arcodec {a['model']} (file)": a["file_bits_per_dim"]}
                 bars.update({k: v["bits_per_dim"] for k, v in st["baselines"].items()
                              if "missing" not in v})
-                panels.append((st["name"].split(" (")[0] + " (bits/sub-pixel)", bars))
+                unit = "bits/pixel" if "binarised" in st["name"] else "bits/sub-pixel"
+                panels.append((f"{st['name']} ({unit})", bars))
+    return panels
+
+
+def bits_per_codec(results: list[dict], out: Path) -> Path | None:
+    """Bars: bits per dimension of arcodec and each baseline, a panel per data set."""
+    panels = bar_panels(results)
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
-    for ax, (title, bars) in zip(axes[0], panels):
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, bars) in zip(axes.flat, panels):
         names = list(bars)
         ax.barh(names, [bars[n] for n in names],
                 color=["tab:orange" if n.startswith("arcodec") else "tab:blue" for n in names])
         for i, n in enumerate(names):
             ax.text(bars[n], i, f" {bars[n]:.3f}", va="center")
         ax.invert_yaxis()
-        ax.set_title(title)
+        ax.set_title(textwrap.fill(title, 48), fontsize=10)
         ax.set_xlim(0, max(bars.values()) * 1.25)
     fig.tight_layout()
     path = out / "bits_per_codec.png"
@@ -106,7 +132,7 @@ def _time_and_memory(ax_t, ax_m, n: list, rows: list[dict], unit: str, what: str
     ax_t.legend()
     ax_m.semilogx(n, [x["peak_rss_mb"] for x in rows], "o-")
     ax_m.set_xlabel(unit)
-    ax_m.set_ylabel("peak RSS (MB)")
+    ax_m.set_ylabel("peak RSS (MiB)")
     ax_m.set_title(f"peak memory vs input size ({what})")
     ax_m.set_ylim(0, None)
 

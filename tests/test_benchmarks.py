@@ -141,3 +141,49 @@ def test_a_model_filter_without_the_nll_gap_suite_is_refused(tmp_path, capsys):
     rc = main(["--quick", "--out", str(tmp_path), "--suite", "text", "--model", "charrnn-text"])
     assert rc == 2 and "--suite nll-gap" in capsys.readouterr().err
     assert not (tmp_path / "results.json").exists()
+
+
+def test_a_child_process_reports_its_own_peak_memory_not_its_parents():
+    """ru_maxrss would give a fork + exec child the parent's 512 MiB high-water mark."""
+    import inspect
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from benchmarks import memory
+    parent = np.ones(64 * 2**20)                      # 512 MiB, every page touched
+    out = subprocess.run([sys.executable, "-c", inspect.getsource(memory) + "print(peak_rss_mb())"],
+                         check=True, capture_output=True, text=True).stdout
+    assert float(out) < 128, f"child reports {out.strip()} MiB"
+    assert memory.peak_rss_mb() >= parent.nbytes / 2**20
+
+
+def test_each_suite_can_report_its_own_peak_after_a_larger_one():
+    """After reset_peak the high-water mark is today's size, not an earlier suite's."""
+    import numpy as np
+
+    from benchmarks import memory
+    earlier = np.ones(64 * 2**20)                     # 512 MiB, every page touched
+    before = memory.peak_rss_mb()
+    del earlier
+    if not memory.reset_peak():
+        pytest.skip("this system cannot reset the peak resident size")
+    assert memory.peak_rss_mb() < before - 256
+
+
+def test_the_codec_bars_show_every_image_set_with_payload_and_whole_files(tmp_path):
+    """Out-of-domain sets (Fashion-MNIST) are drawn too, and per-file headers are visible."""
+    from benchmarks import plots
+
+    def image_set(name, payload, file):
+        return {"name": name, "arcodec": {"model": "m", "payload_bits_per_dim": payload,
+                                           "file_bits_per_dim": file},
+                "baselines": {"PNG": {"bits_per_dim": 1.6}, "cjxl": {"missing": "cjxl"}}}
+    r = {"suite": "images", "sets": [image_set("MNIST test, 8-bit (300)", 1.07, 1.29),
+                                     image_set("Fashion-MNIST test, binarised at 128", 2.4, 2.6)]}
+    panels = dict(plots.bar_panels([r]))
+    assert panels["MNIST test, 8-bit (300) (bits/sub-pixel)"] == {
+        "arcodec m (payload)": 1.07, "arcodec m (file)": 1.29, "PNG": 1.6}
+    assert "Fashion-MNIST test, binarised at 128 (bits/pixel)" in panels
+    assert plots.bits_per_codec([r], tmp_path).exists()
