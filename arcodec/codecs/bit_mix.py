@@ -48,7 +48,9 @@ indirect model (per hashed (context, node) a nonstationary bit-history state, an
 probability per state, as extra inputs) 1.6235 (without the model 1.8193 vs 1.8194). Fewer
 streams, so that the weights learn after fewer bytes (no model, first 256 KiB, stream count
 forced): 128 (the default there) 1.9895, 64 1.9852, 16 1.9875, 4 2.0006 bits/byte, so
-learning from a step of many streams at once costs nothing measurable.
+learning from a step of many streams at once costs nothing measurable. Weights also chosen by
+the model's confidence at the node (|st| of the model in 4 buckets of 512, 3 of 1024 or 8 of
+256): 1.6219, 1.6209, 1.6256 vs 1.6205 (more weights, each learning more slowly).
 """
 from __future__ import annotations
 
