@@ -491,13 +491,19 @@ def info(arc: bytes) -> dict:
 def write_atomic(path: Path, data: bytes, force: bool, mode: int | None = None) -> None:
     """Write via a temp file in the same folder and rename; refuse to overwrite unless ``force``.
     The file gets ``mode`` if given, else the usual ``0666 & ~umask``."""
-    _check_dst(path, force)
-    fd, tmp = tempfile.mkstemp(prefix=".arcodec-", dir=path.parent or Path("."))
+    check_output(path, force)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".arcodec-", dir=path.parent or Path("."))
+    except OSError as e:
+        raise ArcodecError(f"{path}: cannot write ({e.strerror or e})") from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())  # mkstemp makes 0600
         os.replace(tmp, path)
+    except OSError as e:                # disk full, a folder put there meanwhile, ...
+        Path(tmp).unlink(missing_ok=True)
+        raise ArcodecError(f"{path}: cannot write ({e.strerror or e})") from e
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -518,7 +524,10 @@ def _read(src: str | Path) -> bytes:
         raise InputError(f"{p}: no such file")
     if p.is_dir():
         raise InputError(f"{p} is a directory")
-    return p.read_bytes()
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise InputError(f"{p}: cannot read ({e.strerror or e})") from e
 
 
 def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool = False,
@@ -527,7 +536,7 @@ def compress_file(src: str | Path, dst: str | Path | None = None, *, force: bool
     """Compress ``src`` to ``dst`` (default ``src.arc``; "-" is stdin/stdout). Keeps the input.
     Byte-coded files keep their name and permission bits in the .arc header."""
     dst = dst if dst is not None else ("-" if str(src) == "-" else f"{src}.arc")
-    _check_dst(dst, force)
+    check_output(dst, force)
     data = _read(src)
     name = mode = None
     if str(src) != "-":
@@ -550,14 +559,23 @@ def decompress_file(src: str | Path, dst: str | Path | None = None, *, force: bo
             dst = str(src)[:-4]
         else:
             raise InputError(f"{src}: name does not end in .arc; give -o OUT")
-    _check_dst(dst, force)
+    check_output(dst, force)
     r = decompress_bytes(_read(src), model, session, progress=progress)
     _emit(r.data, dst, force, r.mode)
     return r
 
 
-def _check_dst(dst: str | Path, force: bool) -> None:
-    if str(dst) != "-" and Path(dst).exists() and not force:
+def check_output(dst: str | Path, force: bool) -> None:
+    """Refuse, before any work, an output file that cannot or must not be written ("-" is
+    stdout): a folder, a missing folder, an existing file without ``force``."""
+    if str(dst) == "-":
+        return
+    p = Path(dst)
+    if p.is_dir():
+        raise ArcodecError(f"{dst} is a directory; give an output file name")
+    if not p.parent.is_dir():
+        raise ArcodecError(f"{dst}: no such directory {p.parent}")
+    if p.exists() and not force:
         raise ArcodecError(f"{dst} already exists; use -f to overwrite")
 
 

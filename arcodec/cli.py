@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 
 import click
@@ -26,6 +27,9 @@ def _run_each(files, one) -> None:
             one(f)
         except ArcodecError as e:
             _fail(f"{f}: {e}" if not str(e).startswith(str(f)) else str(e))
+            failed = True
+        except OSError as e:            # e.g. a full disk or a closed stdout: still one line
+            _fail(f"{f}: {e.strerror or e}")
             failed = True
         except KeyboardInterrupt:
             _fail("interrupted")
@@ -174,13 +178,20 @@ def info(files) -> None:
               help="quantisation-aware fine-tuning time")
 @click.option("--hidden", default=384, show_default=True, help="LSTM width")
 @click.option("--work", default=None, help="folder for checkpoints (default: OUT + '.run')")
-def train(files, out, minutes, qat_minutes, hidden, work) -> None:
+@click.option("-f", "--force", is_flag=True, help="overwrite an existing OUT")
+def train(files, out, minutes, qat_minutes, hidden, work, force) -> None:
     """Train a byte model on your own FILES (or folders); use it with --model OUT."""
     from pathlib import Path
 
     from .train import charrnn_text
+    try:                                # refused before the training, not after it
+        api.check_output(out, force)
+    except ArcodecError as e:
+        _fail(str(e))
+        sys.exit(EXIT_ERROR)
     name = Path(out).name.removesuffix(".safetensors")
     run = work or f"{out}.run"
+    ours = not Path(run).exists()       # a checkpoint folder this call makes goes if it fails
     common = ["--out", run, "--files", *files]
     try:
         charrnn_text.main(["train", *common, "--minutes", str(minutes), "--hidden", str(hidden)])
@@ -189,8 +200,14 @@ def train(files, out, minutes, qat_minutes, hidden, work) -> None:
                                str(qat_minutes), "--lr", "3e-4", "--eval-every", "25"])
         charrnn_text.main(["export", "--run", run, "--out", out, "--files", *files,
                            "--name", name, "--checkpoint", "last.safetensors"])
-    except (FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+    except (FileNotFoundError, ValueError, OSError, SystemExit) as e:
+        if ours:
+            shutil.rmtree(run, ignore_errors=True)
+        if isinstance(e, SystemExit) and not isinstance(e.code, str):
+            raise
+        _fail(e.code if isinstance(e, SystemExit)     # the trainer's one-line refusals
+              else str(e) if isinstance(e, (FileNotFoundError, ValueError))
+              else f"{e.filename or out}: {e.strerror or e}")
         sys.exit(EXIT_ERROR)
     click.echo(f"wrote {out}; compress with: arcodec compress --model {out} FILE")
 

@@ -298,3 +298,75 @@ def test_no_mix_writes_a_model_alone_file_that_round_trips(tmp_path):
         r = _run("decompress", "-f", str(arc), "-o", str(src))
         assert r.exit_code == 0, r.output
         assert src.read_bytes() == (tmp_path / "orig.txt").read_bytes()
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder", "a folder, forced"])
+def test_an_output_that_cannot_be_written_gives_one_line_error_before_coding(tmp_path, where):
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"hello, world\n")
+    (tmp_path / "d").mkdir()
+    dst, force = {"missing folder": (tmp_path / "no" / "a.arc", []),
+                  "a folder": (tmp_path / "d", []),
+                  "a folder, forced": (tmp_path / "d", ["-f"])}[where]
+    before = set(tmp_path.rglob("*"))
+    r = _run("compress", *force, "-o", str(dst), str(src))
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("arcodec: ")
+    assert ("no such directory" if where == "missing folder" else "is a directory") in lines[0]
+    assert set(tmp_path.rglob("*")) == before          # nothing written, no temp file left
+
+
+def test_a_failed_write_leaves_no_temp_file_and_gives_one_line_error(tmp_path, monkeypatch):
+    """A full disk (ENOSPC) while writing: the one-line error, the folder as it was."""
+    import errno
+    import os
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"hello, world\n")
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    r = _run("compress", str(src))
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "cannot write (No space left on device)" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+@pytest.mark.parametrize("where", ["an existing file", "a folder", "a missing folder"])
+def test_train_refuses_an_output_it_cannot_write_before_training(tmp_path, where):
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"some training text\n" * 2000)
+    (tmp_path / "old.safetensors").write_bytes(b"keep me")
+    (tmp_path / "d").mkdir()
+    out = {"an existing file": tmp_path / "old.safetensors", "a folder": tmp_path / "d",
+           "a missing folder": tmp_path / "no" / "m.safetensors"}[where]
+    before = set(tmp_path.rglob("*"))
+    r = _run("train", "--out", str(out), "--minutes", "0.01", str(src))
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("arcodec: ")
+    assert {"an existing file": "use -f", "a folder": "is a directory",
+            "a missing folder": "no such directory"}[where] in lines[0]
+    assert set(tmp_path.rglob("*")) == before           # no checkpoints, nothing replaced
+    assert (tmp_path / "old.safetensors").read_bytes() == b"keep me"
+
+
+def test_train_with_too_little_data_says_so_and_leaves_no_checkpoint_folder(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"hi\n")
+    r = _run("train", "--out", str(tmp_path / "m.safetensors"), "--minutes", "0.01", str(src))
+    assert r.exit_code == 1 and "too little training data" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
