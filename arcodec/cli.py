@@ -128,7 +128,9 @@ def compress(files, output, force, model, device, adapt, no_mix, verbose) -> Non
         if verbose:
             nll = (f"NLL {r.nll_bits_per_dim:.4f} bits/dim, overhead {r.overhead_pct:+.2f}%"
                    if not r.nll_model else
-                   f"{r.nll_model} NLL {r.nll_bits_per_dim:.4f} bits/dim (larger: not used)")
+                   f"{r.nll_model} NLL {r.nll_bits_per_dim:.4f} bits/dim (larger: not used)"
+                   if r.nll_bits else          # a fallback without a model has no NLL
+                   f"{r.nll_model} larger: not used")
             click.echo(f"{f}: {r.original_bytes} -> {len(r.data)} bytes "
                        f"(ratio {r.original_bytes / len(r.data):.2f}), model {r.model}, "
                        f"payload {r.payload_bits_per_dim:.4f} bits/dim, {nll}, "

@@ -370,3 +370,13 @@ def test_train_with_too_little_data_says_so_and_leaves_no_checkpoint_folder(tmp_
     assert r.exit_code == 1 and "too little training data" in r.output
     assert len(r.output.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_verbose_never_shows_an_nll_for_a_fallback_that_has_none(tmp_path):
+    """A 16-bit PNG: xz of its samples (no model, no NLL) lost to storing the file."""
+    p = tmp_path / "g16.png"
+    Image.fromarray((np.arange(400).reshape(20, 20) * 100).astype(np.uint16)).save(p)
+    r = _run("compress", "-v", str(p))
+    assert r.exit_code == 0
+    assert "model stored" in r.output and "fallback (xz) larger: not used" in r.output
+    assert "NLL 0.0000" not in r.output
