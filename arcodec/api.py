@@ -46,6 +46,8 @@ class Result:
     mode: int | None = None   # stored permission bits (bytes codec), on decompress
     nll_model: str = ""       # the model ``nll_bits`` belongs to, when a fallback was written
     model_payload_bytes: int = 0   # that model's payload, which the fallback beat
+    unmodelled_bytes: int = 0      # payload coded without the model (a PNG's alpha plane by
+                                   # xz), outside ``nll_bits`` and ``overhead_pct``
 
     @property
     def payload_bits_per_dim(self) -> float:
@@ -57,7 +59,9 @@ class Result:
 
     @property
     def overhead_pct(self) -> float:
-        return 100 * (8 * self.payload_bytes - self.nll_bits) / max(self.nll_bits, 1e-9)
+        """The model-coded payload over the model's NLL, in percent."""
+        coded = 8 * (self.payload_bytes - self.unmodelled_bytes)
+        return 100 * (coded - self.nll_bits) / max(self.nll_bits, 1e-9)
 
 
 @dataclass
@@ -202,7 +206,7 @@ def compress_png(p: pngio.PngImage, model: str | None = None, session: Session |
     if progress is not None and im is not None:
         total = p.height * p.width * im.C
         prog = lambda n: progress(n * im.C, total, "px")     # noqa: E731
-    payload, nll = png_image.encode(p, plan, im, batch_rows, prog)
+    payload, nll, unmodelled = png_image.encode(p, plan, im, batch_rows, prog)
     hdr = container.Header(
         model_code=info.code if info else 0,
         model_name=info.name if info is not None and not info.code else "",
@@ -211,7 +215,8 @@ def compress_png(p: pngio.PngImage, model: str | None = None, session: Session |
         extra=png_image.pack_extra(p, plan), flags=1 if info else 0)
     arc = container.pack(hdr, payload)
     return Result(arc, info.name if info else "fallback (xz)", p.samples.size, len(payload),
-                  len(arc) - len(payload), nll, p.samples.nbytes)
+                  len(arc) - len(payload), nll, p.samples.nbytes,
+                  unmodelled_bytes=unmodelled if info else 0)
 
 
 def _decode_png(hdr, payload: bytes, im, batch_rows=None, progress=None) -> pngio.PngImage:

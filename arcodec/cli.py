@@ -131,6 +131,8 @@ def compress(files, output, force, model, device, adapt, no_mix, verbose) -> Non
                    f"{r.nll_model} NLL {r.nll_bits_per_dim:.4f} bits/dim (larger: not used)"
                    if r.nll_bits else          # a fallback without a model has no NLL
                    f"{r.nll_model} larger: not used")
+            if r.unmodelled_bytes:
+                nll += f" (+ {r.unmodelled_bytes} payload bytes by xz, no model: alpha)"
             click.echo(f"{f}: {r.original_bytes} -> {len(r.data)} bytes "
                        f"(ratio {r.original_bytes / len(r.data):.2f}), model {r.model}, "
                        f"payload {r.payload_bits_per_dim:.4f} bits/dim, {nll}, "

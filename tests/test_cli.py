@@ -380,3 +380,16 @@ def test_verbose_never_shows_an_nll_for_a_fallback_that_has_none(tmp_path):
     assert r.exit_code == 0
     assert "model stored" in r.output and "fallback (xz) larger: not used" in r.output
     assert "NLL 0.0000" not in r.output
+
+
+def test_verbose_overhead_of_an_rgba_png_is_the_model_part_only(tmp_path, data_dir):
+    """The alpha plane goes to xz outside the model's NLL; the overhead must not count it."""
+    rgb = np.asarray(Image.open(data_dir / "kodak" / "kodim05.png").convert("RGB"))[:24, :20]
+    alpha = np.random.default_rng(0).integers(0, 255, (24, 20), dtype=np.uint8)  # no pattern
+    p = tmp_path / "rgba.png"
+    Image.fromarray(np.dstack([rgb, alpha])).save(p)
+    r = _run("compress", "-v", str(p))
+    assert r.exit_code == 0 and "model pixelcnn-photo" in r.output
+    over = float(r.output.split("overhead ")[1].split("%")[0])
+    assert abs(over) < 1.0, r.output
+    assert "payload bytes by xz, no model: alpha" in r.output

@@ -72,15 +72,16 @@ def planes(p: PngImage, plan: int) -> tuple[np.ndarray | None, np.ndarray | None
 
 
 def encode(p: PngImage, plan: int, model, batch_rows: int | None = None,
-           progress: Callable[[int], None] | None = None) -> tuple[bytes, float]:
-    """PngImage -> (payload, integer-model NLL bits of the model-coded planes)."""
+           progress: Callable[[int], None] | None = None) -> tuple[bytes, float, int]:
+    """PngImage -> (payload, integer-model NLL bits of the model-coded planes, bytes of the
+    payload coded without the model: the LZMA stream of the fallback samples)."""
     img, rest = planes(p, plan)
     stream, nll = b"", 0.0
     if img is not None:
         stream, nll = pixel_image.encode(model, img, batch_rows, progress)
     fb = b"" if rest is None else lzma.compress(sample_bytes(rest),
                                                  preset=9 | lzma.PRESET_EXTREME)
-    return container._varint(len(stream)) + stream + fb, nll
+    return container._varint(len(stream)) + stream + fb, nll, len(fb)
 
 
 def decode(p: PngImage, plan: int, payload: bytes, model, batch_rows: int | None = None,
