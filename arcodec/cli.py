@@ -92,6 +92,19 @@ def main() -> None:
     """arcodec: lossless compression with learned autoregressive models."""
 
 
+def _nll_text(r: api.Result) -> str:
+    """The NLL part of ``compress -v``: the model's NLL and the payload's overhead over it, or
+    the NLL of a model whose output was larger than the fallback written."""
+    if not r.nll_bits:                  # written without a model, or beaten by such a fallback
+        return f"{r.nll_model} larger: not used" if r.nll_model else "no model, no NLL"
+    if r.nll_model:
+        return f"{r.nll_model} NLL {r.nll_bits_per_dim:.4f} bits/dim (larger: not used)"
+    text = f"NLL {r.nll_bits_per_dim:.4f} bits/dim, overhead {r.overhead_pct:+.2f}%"
+    if r.unmodelled_bytes:
+        text += f" (+ {r.unmodelled_bytes} payload bytes by xz, no model: alpha)"
+    return text
+
+
 def _file_options(model_help: str):
     """The options compress and decompress share: FILES, -o, -f, --model, --device."""
     def wrap(f):
@@ -126,16 +139,9 @@ def compress(files, output, force, model, device, adapt, no_mix, verbose) -> Non
             r = api.compress_file(f, output, force=force, model=model, session=s,
                                   adapt=adapt, mix=not no_mix, progress=progress)
         if verbose:
-            nll = (f"NLL {r.nll_bits_per_dim:.4f} bits/dim, overhead {r.overhead_pct:+.2f}%"
-                   if not r.nll_model else
-                   f"{r.nll_model} NLL {r.nll_bits_per_dim:.4f} bits/dim (larger: not used)"
-                   if r.nll_bits else          # a fallback without a model has no NLL
-                   f"{r.nll_model} larger: not used")
-            if r.unmodelled_bytes:
-                nll += f" (+ {r.unmodelled_bytes} payload bytes by xz, no model: alpha)"
             click.echo(f"{f}: {r.original_bytes} -> {len(r.data)} bytes "
                        f"(ratio {r.original_bytes / len(r.data):.2f}), model {r.model}, "
-                       f"payload {r.payload_bits_per_dim:.4f} bits/dim, {nll}, "
+                       f"payload {r.payload_bits_per_dim:.4f} bits/dim, {_nll_text(r)}, "
                        f"header {r.header_bytes} bytes", err=True)
 
     _run_each(files, one)
@@ -204,16 +210,24 @@ def train(files, out, minutes, qat_minutes, hidden, work, force) -> None:
                                str(qat_minutes), "--lr", "3e-4", "--eval-every", "25"])
         charrnn_text.main(["export", "--run", run, "--out", out, "--files", *files,
                            "--name", name, "--checkpoint", "last.safetensors"])
-    except (FileNotFoundError, ValueError, OSError, SystemExit) as e:
+    except (OSError, ValueError, SystemExit) as e:
         if ours:
             shutil.rmtree(run, ignore_errors=True)
         if isinstance(e, SystemExit) and not isinstance(e.code, str):
             raise
-        _fail(e.code if isinstance(e, SystemExit)     # the trainer's one-line refusals
-              else str(e) if isinstance(e, (FileNotFoundError, ValueError))
-              else f"{e.filename or out}: {e.strerror or e}")
+        _fail(_training_error(e, out))
         sys.exit(EXIT_ERROR)
     click.echo(f"wrote {out}; compress with: arcodec compress --model {out} FILE")
+
+
+def _training_error(e: BaseException, out: str) -> str:
+    """One line for a failed ``train``: the trainer's own refusals (a SystemExit message,
+    FileNotFoundError, ValueError) as they are, any other OSError by file and reason."""
+    if isinstance(e, SystemExit):
+        return str(e.code)
+    if isinstance(e, (FileNotFoundError, ValueError)):
+        return str(e)
+    return f"{getattr(e, 'filename', None) or out}: {getattr(e, 'strerror', None) or e}"
 
 
 @main.command()

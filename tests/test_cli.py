@@ -393,3 +393,14 @@ def test_verbose_overhead_of_an_rgba_png_is_the_model_part_only(tmp_path, data_d
     over = float(r.output.split("overhead ")[1].split("%")[0])
     assert abs(over) < 1.0, r.output
     assert "payload bytes by xz, no model: alpha" in r.output
+
+
+def test_verbose_on_a_file_written_without_a_model_shows_no_nll_or_overhead(tmp_path, data_dir):
+    """A palette PNG goes to the xz fallback whole: there is no NLL to compare with."""
+    p = tmp_path / "pal.png"
+    rgb = np.asarray(Image.open(data_dir / "kodak" / "kodim05.png").convert("RGB"))[:64, :64]
+    Image.fromarray(rgb).quantize(16).save(p, compress_level=0)
+    r = _run("compress", "-v", str(p))
+    assert r.exit_code == 0 and "model fallback (xz)" in r.output, r.output
+    assert "no model, no NLL" in r.output
+    assert "overhead" not in r.output and "NLL 0.0000" not in r.output
