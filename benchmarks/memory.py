@@ -9,8 +9,8 @@ is the child's own; other systems fall back to ``ru_maxrss`` (kB on Linux, bytes
 ``reset_peak`` lowers the high-water mark to the current resident size (Linux ≥ 4.0:
 ``/proc/self/clear_refs``), so that suites run one after another each report their own peak.
 
-The scaling suite prepends this file's source to the code it runs in a child process, so the
-functions must stay self-contained.
+``child_code`` prepends this file's source to code run in a child process (``python -c``), so
+the functions must stay self-contained.
 """
 import resource
 import sys
@@ -37,3 +37,10 @@ def reset_peak() -> bool:
         return True
     except OSError:
         return False
+
+
+def child_code(code: str) -> str:
+    """``code`` for ``python -c``, run after this module's source (so it can call
+    ``peak_rss_mb`` without importing ``benchmarks``)."""
+    import inspect
+    return inspect.getsource(sys.modules[__name__]) + code

@@ -10,7 +10,6 @@ whose cache is empty) are a fixed cost per process, not part of the cost per byt
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import subprocess
@@ -66,11 +65,6 @@ print(json.dumps({"side": n, "subpixels": img.size, "warmup_s": t0 - w0,
 """
 
 
-def _child(code: str) -> str:
-    """``code`` run after the source of ``benchmarks.memory`` (it defines ``peak_rss_mb``)."""
-    return inspect.getsource(memory) + code
-
-
 def run(data_dir, quick: bool, session) -> dict:
     src = Path(data_dir) / "text/large/bible.txt"
     if not src.exists():
@@ -79,15 +73,16 @@ def run(data_dir, quick: bool, session) -> dict:
     max_side = int(os.environ.get("ARCODEC_BENCH_MAX_SIDE", FULL_SIDES[-1]))
     rows = []
     for n in QUICK_SIZES if quick else [n for n in FULL_SIZES if n <= max_bytes]:
-        out = subprocess.run([sys.executable, "-c", _child(_CHILD), str(src), str(n),
-                              session.device], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", memory.child_code(_CHILD), str(src),
+                              str(n), session.device], capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     img_rows = []
     kodim = Path(data_dir) / "kodak/kodim01.png"
     sides = QUICK_SIDES if quick else [n for n in FULL_SIDES if n <= max_side]
     for n in sides if kodim.exists() else []:
-        out = subprocess.run([sys.executable, "-c", _child(_CHILD_IMG), str(kodim), str(n),
-                              session.device], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", memory.child_code(_CHILD_IMG),
+                              str(kodim), str(n), session.device],
+                             capture_output=True, text=True, check=True)
         img_rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {"suite": "scaling", "input": "bible.txt repeated to size", "rows": rows,
             "image_input": "kodim01 mirrored to N x N", "image_rows": img_rows,
@@ -96,7 +91,8 @@ def run(data_dir, quick: bool, session) -> dict:
 
 
 def markdown(r: dict) -> str:
-    lines = ["| bytes | encode s | decode s | encode KB/s | decode KB/s | peak RSS MB | bits/byte |",
+    lines = ["| bytes | encode s | decode s | encode KB/s | decode KB/s | peak RSS MiB "
+             "| bits/byte |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for x in r["rows"]:
         lines.append(f"| {x['bytes']:,} | {x['encode_s']:.1f} | {x['decode_s']:.1f} | "
@@ -105,7 +101,7 @@ def markdown(r: dict) -> str:
     if r.get("image_rows"):
         lines += ["", f"Images ({r['image_input']}, pixelcnn-photo):", "",
                   "| side | sub-pixels | encode s | decode s | decode µs/sub-pixel | "
-                  "peak RSS MB | bits/dim |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "peak RSS MiB | bits/dim |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for x in r["image_rows"]:
             lines.append(f"| {x['side']} | {x['subpixels']:,} | {x['encode_s']:.1f} | "
                          f"{x['decode_s']:.1f} | {1e6 * x['decode_s'] / x['subpixels']:.1f} | "
@@ -114,5 +110,5 @@ def markdown(r: dict) -> str:
     if warm:
         lines += ["", f"Each size runs in its own process, which first codes a small input "
                       f"untimed (model load, compiling): {min(warm):.1f}–{max(warm):.1f} s. "
-                      f"Peak RSS is that process's own (VmHWM), MiB."]
+                      f"Peak RSS is that process's own (VmHWM)."]
     return "\n".join(lines)

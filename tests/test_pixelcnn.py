@@ -1,5 +1,4 @@
 """Gated PixelCNN: causality, exact and order-independent conditionals, pixel-exact round trips."""
-import inspect
 import os
 import subprocess
 import sys
@@ -208,7 +207,7 @@ print(ok, len(arc), int(peak_rss_mb()))
 def test_a_4096_square_rgb_image_round_trips_within_4_gb(data_dir):
     """Peak memory does not grow with the image area: 4096 x 4096 RGB (kodim01 mirrored)."""
     from benchmarks import memory      # the child's own peak (ru_maxrss would be the parent's)
-    code = inspect.getsource(memory) + _BIG
+    code = memory.child_code(_BIG)
     out = subprocess.run([sys.executable, "-c", code, str(data_dir / "kodak" / "kodim01.png"),
                           "4096"], check=True, capture_output=True, text=True).stdout.split()
     assert out[0] == "True"
