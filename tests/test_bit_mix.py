@@ -106,33 +106,69 @@ def test_options_naming_no_single_mixer_are_refused(text_model, opts):
         arcodec.decompress_bytes(container.pack(hdr, payload), session=s)
 
 
-def test_the_compiled_cpu_loops_predict_and_learn_what_the_torch_operations_do(text_model,
-                                                                              data_dir):
-    """``bit_probs`` on the CPU (numba) and ``torch_bit_probs`` for every 4-level subtree the
-    decoder asks for, and the weights and APMs each learns (``bit_kernels.learn`` against
-    ``torch_learn``), over enough text that counts pass the LN cap and matches are followed."""
+STATE = ("wb", "apm", "counts", "hist", "word", "prev_word", "seen", "mptr", "mlen", "mtab",
+         "buf", "done")
+
+
+def test_the_compiled_cpu_loops_predict_learn_and_count_what_the_torch_operations_do(
+        text_model, data_dir):
+    """On the CPU (numba) and in torch, from the same text: the inputs of a step
+    (``stats_kernels.step_inputs`` against ``_rows``, ``match`` and the prefix sums), the
+    probabilities of every 4-level subtree the decoder asks for (``bit_kernels.node_probs``
+    against ``torch_bit_probs``), and after each step the whole learned state: weights and APMs
+    (``bit_kernels.learn``), counts, histories, word hashes and the match model
+    (``stats_kernels.update_statistics``). The text is long enough that counts pass the LN
+    cap and rows are halved (a repeated passage drives one row past ``COUNT_MAX``) and that
+    matches are followed and dropped."""
+    from arcodec.codecs.context_mix import COUNT_MAX
     _, im = text_model
-    data = (data_dir / "text/cantrbry/lcet10.txt").read_bytes()[:60000]
+    text = (data_dir / "text/cantrbry/lcet10.txt").read_bytes()[:40000]
+    data = text + text[:3000] * 8          # 8 repeats: long matches, counts past COUNT_MAX
     n, ns = len(data), 8
     lg = _logits(im, data)
     buf = np.frombuffer(data, dtype=np.uint8)
     mixer, twin = BitMixer(n, ns), BitMixer(n, ns, compiled=False)
+    assert mixer.compiled and not twin.compiled
     level = torch.tensor([lv for lv in range(4) for _ in range(1 << lv)])
     offset = torch.tensor([o for lv in range(4) for o in range(1 << lv)])
-    compared = 0
+    compared = halved = 0
+    followed = dropped = False
     for k, a, pos in bytes_stream._steps(n, ns):
         sym = torch.from_numpy(buf[pos].astype(np.int64))
         for m in (mixer, twin):
             m.begin(torch.from_numpy(lg[pos].astype(np.int64)), torch.from_numpy(pos))
+        for i in (0, 2, 3, 4, 5, 6, 7, 8, 9):     # rows, pos, prefix sums, match, last bytes
+            assert torch.equal(mixer._step[i], twin._step[i].to(mixer._step[i].dtype)), i
+        c = twin._step[1]
+        halved += int((c[torch.arange(a), :, sym] >= COUNT_MAX).sum())
         if k % 7 == 0:
             for top in (torch.ones(a, 1, dtype=torch.int64), 16 + (sym[:, None] >> 4)):
                 sub = (top << level) + offset                                  # (a, 15)
-                assert torch.equal(mixer.bit_probs(sub), mixer.torch_bit_probs(sub))
+                assert torch.equal(mixer.bit_probs(sub), twin.bit_probs(sub))
                 compared += 1
+        before = twin.mlen.clone()
         mixer.update(sym)
         twin.update(sym)
-        assert torch.equal(mixer.wb, twin.wb)
-        if k % 50 == 0:
-            assert torch.equal(mixer.apm, twin.apm)
-    assert compared > 1000 and bool((mixer.counts.max() > 500))
-    assert torch.equal(mixer.apm, twin.apm) and torch.equal(mixer.counts, twin.counts)
+        followed |= bool((twin.mlen > 100).any())
+        dropped |= bool(((before > 0) & (twin.mlen == 0)).any())
+        for name in STATE[:2] if k % 50 else STATE:
+            assert torch.equal(getattr(mixer, name), getattr(twin, name)), (k, name)
+    assert compared > 1000 and halved > 0 and followed and dropped
+    for name in STATE:
+        assert torch.equal(getattr(mixer, name), getattr(twin, name)), name
+
+
+def test_the_compiled_nibble_tables_are_the_numpy_ones():
+    """``bit_kernels.nibble_rows`` / ``tree_rows`` (the CPU coder's tables) against
+    ``bit_tables.byte_rows`` / ``tree_rows``, on probabilities from P_MIN to 2^16 - P_MIN."""
+    from arcodec import coding
+    from arcodec.codecs import bit_kernels, bit_tables
+    rng = np.random.default_rng(5)
+    a = 3000
+    p = rng.integers(P_MIN, (1 << 16) - P_MIN + 1, (a, 15))
+    p[: a // 3] = np.where(rng.random((a // 3, 15)) < 0.5, P_MIN, (1 << 16) - P_MIN)
+    assert np.array_equal(bit_kernels.tree_rows(p, coding.EXACT_TOTAL), bit_tables.tree_rows(p))
+    path, bits = p[:, :8], rng.integers(0, 2, (a, 8))
+    s, rows = bit_kernels.nibble_rows(path, bits, coding.EXACT_TOTAL)
+    s0, rows0 = bit_tables.byte_rows(path, bits, nibbles=True)
+    assert np.array_equal(s, s0) and np.array_equal(rows, rows0)

@@ -1,4 +1,5 @@
-"""The bit mixer on the CPU as compiled loops (numba): node probabilities and learning.
+"""The bit mixer on the CPU as compiled loops (numba): node probabilities, learning and the
+nibble coder's tables (``nibble_rows``, ``tree_rows``: ``bit_tables``' numpy forms in one pass).
 
 ``BitMixer``'s torch form is ~60 small int64 tensor operations to predict and ~40 to learn per
 byte step; on a CPU their overhead, not the arithmetic, sets the speed. ``node_probs`` and
@@ -141,3 +142,53 @@ def learn(sym, cs, ms, top, pred, ok, mb, last2, wb, bbase, LN, LN16, SQ, apm,
                 apm[c] = min(max(apm[c] + tot[c] // cnt[c], 16), ONE - 16)
                 tot[c] = 0
                 cnt[c] = 0
+
+
+@njit(inline="always")
+def _split(mass, p, leaves):
+    """``bit_tables._split`` for one node: (m0, m1)."""
+    m1 = min(max((mass * p) >> 16, leaves), mass - leaves)
+    return mass - m1, m1
+
+
+@kernel
+def nibble_rows(p, bits, total):
+    """``bit_tables.byte_rows`` for mixer 4: (a, 8) Q16 path probabilities and bits ->
+    (symbols (2a,), rows (2a, 16) int64 of total ``total``): the high nibbles, then the low."""
+    a = p.shape[0]
+    sym = np.empty(2 * a, np.int64)
+    rows = np.ones((2 * a, 16), np.int64)
+    for h in range(2):
+        for i in range(a):
+            mass, cdf, s = np.int64(total), np.int64(0), 0
+            for lv in range(4):
+                m0, m1 = _split(mass, np.int64(p[i, 4 * h + lv]), 8 >> lv)
+                b = np.int64(bits[i, 4 * h + lv])
+                cdf += b * m0
+                mass = m1 if b == 1 else m0
+                s = 2 * s + b
+            e = h * a + i
+            sym[e] = s
+            rows[e, 0] += cdf - s
+            rows[e, 15] += total - cdf - mass - (15 - s)
+            rows[e, s] += mass - 1
+    return sym, rows
+
+
+@kernel
+def tree_rows(p, total):
+    """``bit_tables.tree_rows``: (a, 15) Q16 probabilities of 4-level subtrees, level-major
+    -> (a, 16) int64 leaf masses of total ``total``."""
+    a = p.shape[0]
+    out = np.empty((a, 16), np.int64)
+    mass = np.empty(16, np.int64)
+    nxt = np.empty(16, np.int64)
+    for i in range(a):
+        mass[0] = total
+        for lv in range(4):
+            for u in range(1 << lv):
+                nxt[2 * u], nxt[2 * u + 1] = _split(mass[u], np.int64(p[i, (1 << lv) - 1 + u]),
+                                                    8 >> lv)
+            mass[:2 << lv] = nxt[:2 << lv]
+        out[i] = mass
+    return out

@@ -58,10 +58,11 @@ import math
 from decimal import Decimal, getcontext
 from functools import lru_cache
 
+import numpy as np
 import torch
 
 from ..exact import jit
-from ..exact.tables import logits_to_freqs
+from ..exact.tables import exp_table, logits_to_freqs
 from . import context_mix as cm
 
 ST_MAX = 2047          # stretch domain: |st| <= ST_MAX, 1/256 nat units
@@ -137,9 +138,11 @@ def make_mixer(version: int, n: int, n_streams: int,
 class BitMixer(cm.ContextMixer):
     """Mixers 3 and 4 (see module doc). Per byte step: ``begin(logits, pos)``;
     ``bit_probs(nodes)`` for any nodes, as often as needed (it changes nothing); then
-    ``update(sym)``. ``compiled``: on the CPU, predict and learn in numba loops
-    (``bit_kernels``) rather than torch operations (the same integers; False for tests). The two versions mix alike; ``nibbles`` says how the bytes are coded
-    (``bit_tables``: 8 binary tables per byte for mixer 3, 2 nibble tables for mixer 4)."""
+    ``update(sym)``. ``compiled``: on the CPU, gather the step's inputs, predict, learn and
+    update the statistics in numba loops (``stats_kernels``, ``bit_kernels``) rather than
+    torch operations (the same integers; False for tests). The two versions mix alike;
+    ``nibbles`` says how the bytes are coded (``bit_tables``: 8 binary tables per byte for
+    mixer 3, 2 nibble tables for mixer 4)."""
 
     binary = True
 
@@ -178,12 +181,37 @@ class BitMixer(cm.ContextMixer):
         self._scratch = torch.zeros(2, len(self.apm), **i64)
         self._step = None
         self._memo = []
+        if self.compiled:
+            self._np_tables = [t.numpy() for t in (self.wb, self.bbase, self.LN, self.LN16,
+                                                   self.SQ, self.apm, self.shift_edges,
+                                                   self.edges32, self.depth_of, self.node_at)]
+            self._bind_compiled()
+
+    def _bind_compiled(self) -> None:
+        """The statistics' state and row rule as numpy views (the compiled loops write them in
+        place), in the order ``stats_kernels.step_inputs`` and ``update_statistics`` take them
+        after their per-step arguments."""
+        mm = 8 * self.spec.match_min
+        hist, counts, mptr, mlen, seen, done, buf, word, prev_word = (
+            t.numpy() for t in (self.hist, self.counts, self.mptr, self.mlen, self.seen,
+                                self.done, self.buf, self.word, self.prev_word))
+        self._inputs_args = (exp_table().numpy(), hist, word, prev_word, self.masks.numpy(),
+                             self.salt.numpy(), self.hashed.numpy(), self.row0.numpy(),
+                             33 - self.rows.bit_length(), counts, mptr, mlen, seen, done, buf,
+                             self.spec.match_min)
+        self._update_args = (counts, mptr, mlen, buf, done, hist, seen, word, prev_word,
+                             self.mtab.numpy(), self.spec.words, self.spec.match_min,
+                             -1 if mm >= 64 else (1 << mm) - 1, 33 - self.mrows.bit_length())
 
     def begin(self, logits: torch.Tensor, pos: torch.Tensor) -> None:
         """Start a byte step: (a, 256) model logits, (a,) positions of the active streams.
 
-        Gathers the count rows and the model's table as prefix sums ((a, K, 257), (a, 257))."""
+        Gathers the count rows and the model's table as prefix sums ((a, K, 257), (a, 257));
+        on the CPU in one compiled loop (``stats_kernels.step_inputs``: the same integers)."""
         a, k = logits.shape[0], self.k
+        if self.compiled:
+            self._begin_compiled(logits, pos)
+            return
         rows = self._rows(a)
         c = self.counts.index_select(0, rows.reshape(-1)).view(a, k, 256)   # int16
         cs = torch.nn.functional.pad(c.cumsum(2, dtype=torch.int32), (1, 0))   # (a, K, 257)
@@ -193,6 +221,22 @@ class BitMixer(cm.ContextMixer):
         mb = torch.clamp(self.mlen[:a], max=cm.MATCH_BUCKETS - 1)
         self._step = (rows, c, pos, cs, ms, top, pred | 256, ok, mb, self.hist[:a] & 0xFFFF)
         self._memo: list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = []
+
+    def _begin_compiled(self, logits: torch.Tensor, pos: torch.Tensor) -> None:
+        """``begin`` in one compiled loop: the same step state, held as numpy arrays (for the
+        compiled loops) and as torch views of them (``_step``; no counts: ``update`` judges
+        halving from the prefix sums)."""
+        from .stats_kernels import step_inputs
+        a, k = logits.shape[0], self.k
+        out = [np.empty((a, k), np.int64), np.empty((a, k, 257), np.int32),
+               np.empty((a, 257), np.int64), np.empty(a, np.int64), np.empty(a, np.int64),
+               np.empty(a, np.bool_), np.empty(a, np.int64), np.empty(a, np.int64)]
+        step_inputs(logits.contiguous().numpy(), *self._inputs_args, *out)
+        # rows, pos, cs, ms, top, pred, ok, mb, last2
+        self._step_np = (out[0], pos.numpy(), *out[1:])
+        t = [torch.from_numpy(x) for x in self._step_np]
+        self._step = (t[0], None, *t[1:])
+        self._memo = []
 
     def _terms(self, nodes: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(a, D) nodes -> the inputs and weight indices of the model and the match model
@@ -238,11 +282,7 @@ class BitMixer(cm.ContextMixer):
     def _kernel_args(self) -> list:
         """The state at ``begin`` and the mixer's tables as numpy arrays, in the order the
         compiled loops (``bit_kernels``) take them after their first argument."""
-        rows, c, pos, cs, ms, top, pred, ok, mb, last2 = self._step
-        return [t.contiguous().numpy() for t in (cs, ms, top, pred, ok, mb, last2, self.wb,
-                                                 self.bbase, self.LN, self.LN16, self.SQ,
-                                                 self.apm, self.shift_edges, self.edges32,
-                                                 self.depth_of, self.node_at)]
+        return list(self._step_np[2:]) + self._np_tables
 
     def path_probs(self, path: torch.Tensor) -> torch.Tensor:
         """``bit_probs`` of the (a, 8) path of the bytes about to be coded (the encoder). On
@@ -290,12 +330,16 @@ class BitMixer(cm.ContextMixer):
         sh = self.learn_shift(sym.shape[0])
         if self.compiled:
             from .bit_kernels import learn
-            learn(sym.contiguous().numpy(), *self._kernel_args(), sh,
-                  *self._scratch.numpy())
+            from .stats_kernels import update_statistics
+            y = sym.contiguous().numpy()
+            learn(y, *self._kernel_args(), sh, *self._scratch.numpy())
+            self.coded += sym.shape[0]
+            rows, pos, cs = self._step_np[:3]
+            update_statistics(y, rows, cs, pos, *self._update_args)
         else:
             self.torch_learn(sym, sh)
-        self.coded += sym.shape[0]
-        self.update_statistics(sym, rows, c, pos)
+            self.coded += sym.shape[0]
+            self.update_statistics(sym, rows, c, pos)
         self._step, self._memo = None, []
 
     def learn_shift(self, a: int) -> int:

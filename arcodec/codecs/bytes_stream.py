@@ -51,6 +51,12 @@ _SUB_LEVEL = {L: np.array([lv for lv in range(L) for _ in range(1 << lv)]) for L
 _SUB_OFFSET = {L: np.array([o for lv in range(L) for o in range(1 << lv)]) for L in DECODE_LEVELS}
 
 
+def bit_kernels():
+    """The compiled loops (numba, imported only where a mixer runs them)."""
+    from . import bit_kernels as k
+    return k
+
+
 class _Tables:
     """The one source of the coder's tables for encoder and decoder: the model's own, the
     model's logits mixed with the file's statistics (``ContextMixer``: one 256-symbol table per
@@ -79,8 +85,11 @@ class _Tables:
             return coding.nll_bits(sym, f)
         self.mixer.begin(self.model.logits(state), torch.from_numpy(pos).to(self.model.device))
         nodes, bits = node_bits(torch.from_numpy(sym).to(self.model.device))
-        s, f = bit_tables.byte_rows(self.mixer.path_probs(nodes).cpu().numpy(),
-                                    bits.cpu().numpy(), self.nibbles)
+        p, bits = self.mixer.path_probs(nodes).cpu().numpy(), bits.cpu().numpy()
+        if self.nibbles and self.mixer.compiled:
+            s, f = bit_kernels().nibble_rows(p, bits, coding.EXACT_TOTAL)
+        else:
+            s, f = bit_tables.byte_rows(p, bits, self.nibbles)
         enc.encode(s, f, exact=self.nibbles)
         return coding.nll_bits(s, f)
 
@@ -95,7 +104,9 @@ class _Tables:
             sub = (node[:, None] << _SUB_LEVEL[levels]) + _SUB_OFFSET[levels]
             p = self.mixer.bit_probs(torch.from_numpy(sub).to(dev)).cpu().numpy()
             if self.nibbles:
-                off = dec.decode(bit_tables.tree_rows(p), exact=True).astype(np.int64)
+                rows = bit_kernels().tree_rows(p, coding.EXACT_TOTAL) if self.mixer.compiled \
+                    else bit_tables.tree_rows(p)
+                off = dec.decode(rows, exact=True).astype(np.int64)
             else:
                 off = np.zeros(a, dtype=np.int64)
                 for lv in range(levels):
