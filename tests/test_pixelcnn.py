@@ -110,6 +110,42 @@ def test_teacher_forced_tables_equal_incremental_wavefront_tables(which, request
         assert torch.equal(full[c, y, x], row), (c, y, x)
 
 
+def test_a_finer_gate_grid_reaches_every_form_of_the_model(data_dir):
+    """``z_one`` (the gate pre-activations' step, a config field; 32 for the first shipped
+    models) is honoured by the QAT grid, the integer conversion (both ways), the teacher-forced
+    tables and the wavefront coder: a model on the 1/128 grid gives the same tables both ways,
+    its integer NLL tracks its QAT NLL, and the same weights read on the 1/32 grid do not."""
+    from dataclasses import replace
+
+    from arcodec.models.pixelcnn_int import to_float, to_integer
+    torch.manual_seed(0)
+    cfg = PixelCNNConfig(channels=1, hidden=12, layers=3, first_r=2, z_one=128)
+    fm = PixelCNN(cfg).double().eval()
+    with torch.no_grad():
+        for p in fm.parameters():
+            p.mul_(3.0)                         # spread the pre-activations over the tables
+    img = _kodak_crop(data_dir, 9, 11)[:, :, :1].copy()
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].contiguous()
+    t = to_integer(fm)
+    back = to_integer(to_float(cfg, t))
+    assert all(torch.equal(back[k], t[k]) for k in t)
+    im = IntPixelCNN(cfg, t)
+    full = im.forward_freqs(x)[0]
+    for (c, y, xx), row in _trace(im, img).items():
+        assert torch.equal(full[c, y, xx], row), (c, y, xx)
+
+    from arcodec.exact.tables import logits_to_freqs
+    with torch.no_grad():                   # the QAT grid's tables (logits in 1/64 nat)
+        qat = logits_to_freqs(torch.round(fm(x.double(), quant=True)[0].movedim(1, -1) * 64)
+                              .long())
+    coarse = IntPixelCNN(replace(cfg, z_one=32), t)        # the same integers, wrong grid
+
+    def kl(model) -> float:                 # mean KL(QAT tables || integer tables), bits
+        f, q = model.forward_freqs(x)[0].double(), qat.double()
+        return float((q / 65536 * (torch.log2(q) - torch.log2(f))).sum(-1).mean())
+    assert kl(im) < 1e-3 and kl(coarse) > 0.1      # seeds 0-5: 1-9e-5 and 0.44-1.03
+
+
 def test_rows_per_batch_do_not_change_the_tables_or_the_file(photo, data_dir):
     img = _kodak_crop(data_dir, 12, 9)
     a = _trace(photo, img)

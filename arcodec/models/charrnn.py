@@ -48,12 +48,13 @@ class CharRNNConfig:
 
 
 @lru_cache(maxsize=None)
-def _tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """SIGMOID and TANH tables over z = -Z_MAX..Z_MAX (in 1/Z_ONE steps), Q12, via ``decimal``."""
+def _tables(z_one: int = Z_ONE) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """SIGMOID and TANH tables over z = -8..8 in 1/z_one steps (16 z_one + 1 entries), Q12,
+    via ``decimal``."""
     getcontext().prec = 40
     sig, tnh = [], []
-    for k in range(-Z_MAX, Z_MAX + 1):
-        z = Decimal(k) / Decimal(Z_ONE)
+    for k in range(-8 * z_one, 8 * z_one + 1):
+        z = Decimal(k) / Decimal(z_one)
         e = (-z).exp()
         sig.append(int((Decimal(ONE) / (1 + e)).to_integral_value()))
         e2 = (2 * z).exp()
@@ -61,8 +62,9 @@ def _tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(sig), tuple(tnh)
 
 
-def lut(device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
-    sig, tnh = _tables()
+def lut(device: torch.device | str, z_one: int = Z_ONE) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sigmoid, tanh) tables, int64 (16 z_one + 1,), Q12, for z = -8..8 in 1/z_one steps."""
+    sig, tnh = _tables(z_one)
     return (torch.tensor(sig, dtype=torch.int64, device=device),
             torch.tensor(tnh, dtype=torch.int64, device=device))
 

@@ -29,7 +29,8 @@ given R, then B given R and G.
 
 Quantisation grid (QAT mirrors it; ``pixelcnn_int`` computes on it exactly):
   image q = 2p - 255 (unit 1/255); gate outputs v, g: unit 1/127, |q| <= 127;
-  gate pre-activations: 1/32 steps clamped to [-8, 8] (the LUT index);
+  gate pre-activations: 1/z_one steps clamped to [-8, 8] (the LUT index; ``z_one`` is in
+  the config: 32 for the models before it was, 128 for new ones);
   h stream: unit 1/32, |q| <= 127; skip sum and Head1 output: unit 1/32, 0 <= q <= 255;
   logits: 1/64 nat clamped to +-16 nats (Laplace: mu in 1/16 levels, t in 1/32 steps on
   [-5, 3) indexing a Q16 table of exp(t)). Weights: int8 per output row of the *effective*
@@ -47,7 +48,7 @@ from ..exact.fakequant import ste
 
 U_IMG = 1 / 255     # unit of the image input
 G_MAX = 127         # gate outputs: q / 127
-Z_ONE = 32          # gate pre-activations in 1/32 steps ...
+Z_ONE = 32          # gate pre-activations in 1/32 steps (``z_one``'s default) ...
 Z_MAX = 8 * Z_ONE   # ... clamped to [-8, 8]
 H_ONE = 32          # h stream in 1/32 units, |q| <= 127
 S_ONE = 32          # skip sum / head hidden in 1/32 units, 0 <= q <= 255
@@ -72,6 +73,7 @@ class PixelCNNConfig:
     laplace: bool = False      # logits = free logits - |k - mu| exp(t) (mu, t per sub-pixel)
     weight_bits: int = 8
     freq_bits: int = 16
+    z_one: int = Z_ONE         # gate pre-activations in 1/z_one steps (the tables' index)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -113,10 +115,11 @@ def fq_rows(ws: list[torch.Tensor], units: list[float], bits: int) -> list[torch
 class GatedLayer(nn.Module):
     """One vertical + horizontal gated layer with residual and skip outputs."""
 
-    def __init__(self, c_in: int, hidden: int, groups: int, r: int, first: bool):
+    def __init__(self, c_in: int, hidden: int, groups: int, r: int, first: bool,
+                 z_one: int = Z_ONE):
         super().__init__()
         f2 = 2 * hidden
-        self.r, self.first = r, first
+        self.r, self.first, self.z_one = r, first, z_one
         self.v = nn.Conv2d(c_in, f2, (r + 1, 2 * r + 1))
         self.h = nn.Conv2d(c_in, f2, (1, r + 1))
         self.link = nn.Conv2d(hidden, f2, 1, bias=False)
@@ -149,10 +152,10 @@ class GatedLayer(nn.Module):
             wh, wl = fq_rows([wh, wl], [u_h, 1 / G_MAX], bits)
             (wr,) = fq_rows([wr], [1 / G_MAX], bits)
             (ws,) = fq_rows([ws], [1 / G_MAX], bits)
-        v_new = gate(Fn.conv2d(Fn.pad(v, (r, r, r, 0)), wv, self.v.bias), quant)
+        v_new = gate(Fn.conv2d(Fn.pad(v, (r, r, r, 0)), wv, self.v.bias), quant, self.z_one)
         v_down = Fn.pad(v_new, (0, 0, 1, 0))[:, :, :-1]
         pre = Fn.conv2d(Fn.pad(h, (r, 0, 0, 0)), wh, self.h.bias) + Fn.conv2d(v_down, wl)
-        g = gate(pre, quant)
+        g = gate(pre, quant, self.z_one)
         res = Fn.conv2d(g, wr, self.res.bias)
         h_new = res if self.first else h + _q(res, H_ONE, -2 * A_MAX, 2 * A_MAX, quant)
         h_new = _q(h_new, H_ONE, -A_MAX, A_MAX, quant)
@@ -160,11 +163,12 @@ class GatedLayer(nn.Module):
         return v_new, h_new, _q(skip, S_ONE, -4 * S_MAX, 4 * S_MAX, quant)
 
 
-def gate(pre: torch.Tensor, quant: bool) -> torch.Tensor:
-    """(N, 2F, ...) pre-activations -> (N, F, ...) tanh(a) * sigmoid(b) (on the LUT grid if quant)."""
+def gate(pre: torch.Tensor, quant: bool, z_one: int = Z_ONE) -> torch.Tensor:
+    """(N, 2F, ...) pre-activations -> (N, F, ...) tanh(a) * sigmoid(b) (on the LUT grid if
+    quant: pre-activations in 1/z_one steps)."""
     z = torch.clamp(pre, -Z_MAX / Z_ONE, Z_MAX / Z_ONE)
     if quant:
-        z = ste(z, torch.round(z * Z_ONE) / Z_ONE)
+        z = ste(z, torch.round(z * z_one) / z_one)
     a, b = z.chunk(2, dim=1)
     t, s = torch.tanh(a), torch.sigmoid(b)
     if quant:
@@ -185,7 +189,8 @@ class PixelCNN(nn.Module):
         self.cfg = cfg
         c, f = cfg.channels, cfg.hidden
         self.layers = nn.ModuleList(
-            GatedLayer(c if i == 0 else f, f, c, r, i == 0) for i, r in enumerate(cfg.radii))
+            GatedLayer(c if i == 0 else f, f, c, r, i == 0, cfg.z_one)
+            for i, r in enumerate(cfg.radii))
         self.head1 = nn.Conv2d(f, f, 1)
         n_out = 256 * c + (2 * c if cfg.laplace else 0)
         self.head2 = nn.Conv2d(f, n_out, 1)

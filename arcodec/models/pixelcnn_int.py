@@ -5,7 +5,7 @@ under a proven bound (|x| <= 255, |w| <= 127, K <= 6F + ...: one float32 pass fo
 Per layer (units as in ``pixelcnn``):
 
   acc  = W_q x + b_q                      one exact product over [patch | link], int64
-  z    = requant(acc, m) in 1/32 steps, clamped to [-8, 8]
+  z    = requant(acc, m) in 1/z_one steps (config, 32 or 128), clamped to [-8, 8]
   g    = (TANH[z_a] * SIG[z_b] * 127 + 2^23) >> 24            tables in Q12, |g| <= 127
   h'   = clamp(h + clamp(requant(W_res g + b), +-254), +-127)   (h stream, 1/32 units)
   sk  += clamp(requant(W_skip g + b), +-1020)                   (skip, 1/32 units)
@@ -24,7 +24,7 @@ from ..exact.intops import EXACT_LIMIT, exact_addmm, exact_matmul_signed, fixed_
 from ..exact.tables import logits_to_freqs
 from .charrnn import lut
 from .pixelcnn import (A_MAX, BETA_BITS, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, MU_MAX, MU_MIN,
-                       MU_ONE, MU_SCALE, S_MAX, S_ONE, T_N, T_OFF, T_ONE, U_IMG, Z_MAX, Z_ONE, PixelCNN,
+                       MU_ONE, MU_SCALE, S_MAX, S_ONE, T_N, T_OFF, T_ONE, U_IMG, PixelCNN,
                        PixelCNNConfig)
 
 SHIFT = 32      # fixed-point shift of every requantisation multiplier
@@ -51,17 +51,17 @@ def _pack(t: dict, name: str, w_eff: torch.Tensor, bias: torch.Tensor | None, ou
 @torch.no_grad()
 def to_integer(model: PixelCNN) -> dict[str, torch.Tensor]:
     """Integer tensors of ``IntPixelCNN`` from a trained float model (once, on CPU)."""
-    bits = model.cfg.weight_bits
+    cfg, bits = model.cfg, model.cfg.weight_bits
     t: dict[str, torch.Tensor] = {}
     for i, L in enumerate(model.layers):
         first = i == 0
         u_in = U_IMG if first else 1 / G_MAX
         u_h = U_IMG if first else 1 / H_ONE
         _pack(t, f"l{i}.v", (L.v.weight * L.v_mask).double().flatten(1) * u_in, L.v.bias,
-              Z_ONE, bits)
+              cfg.z_one, bits)
         wh = (L.h.weight * L.h_mask).double().flatten(1) * u_h
         wl = L.link.weight.double().flatten(1) / G_MAX
-        _pack(t, f"l{i}.h", torch.cat([wh, wl], 1), L.h.bias, Z_ONE, bits)
+        _pack(t, f"l{i}.h", torch.cat([wh, wl], 1), L.h.bias, cfg.z_one, bits)
         rm = L.res_mask.double().flatten(1)
         _pack(t, f"l{i}.r", L.res.weight.double().flatten(1) * rm / G_MAX, L.res.bias, H_ONE,
               bits)
@@ -97,10 +97,10 @@ def to_float(cfg: PixelCNNConfig, t: dict[str, torch.Tensor]) -> PixelCNN:
     for i, L in enumerate(model.layers):
         u_in = U_IMG if i == 0 else 1 / G_MAX      # units of the v input and the h input
         u_h = U_IMG if i == 0 else 1 / H_ONE
-        w, b = _unpack(t, f"l{i}.v", Z_ONE)
+        w, b = _unpack(t, f"l{i}.v", cfg.z_one)
         L.v.weight.copy_((w / u_in).view_as(L.v.weight))
         L.v.bias.copy_(b)
-        w, b = _unpack(t, f"l{i}.h", Z_ONE)
+        w, b = _unpack(t, f"l{i}.h", cfg.z_one)
         k = L.h.weight[0].numel()
         L.h.weight.copy_((w[:, :k] / u_h).view_as(L.h.weight))
         L.link.weight.copy_((w[:, k:] * G_MAX).view_as(L.link.weight))
@@ -247,9 +247,10 @@ class IntPixelCNN:
             self.linpred = _Lin(tensors, "linpred", dev, dtype, 255)
             self.linpred_c = [self.linpred.cols(slice(c, c + 1)) for c in range(self.C)]
         self.k16 = torch.arange(256, device=dev, dtype=torch.int64) * MU_ONE
-        sig, tanh = lut(dev)
-        self.zn = len(sig)                                # 2 Z_MAX + 1 table entries
-        if self.zn != 2 * Z_MAX + 1:
+        sig, tanh = lut(dev, cfg.z_one)
+        self.z_max = 8 * cfg.z_one                        # pre-activations clamped to +-8
+        self.zn = len(sig)                                # 2 z_max + 1 table entries
+        if self.zn != 2 * self.z_max + 1:
             raise ValueError("gate tables do not span the pre-activation clamp")
         # tanh(a) sigmoid(b) for every (a, b): the gate formula evaluated once per pair
         self.gate_tab = ((tanh[:, None] * sig[None, :] * G_MAX + (1 << 23)) >> 24
@@ -257,10 +258,11 @@ class IntPixelCNN:
 
     # --- shared arithmetic -------------------------------------------------------------
     def _tanh_sig(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
-        """Requantised pre-activations (1/32 steps) -> tanh(a) sigmoid(b) in 1/127, |g| <= 127,
+        """Requantised pre-activations (1/z_one steps) -> tanh(a) sigmoid(b) in 1/127, |g| <= 127,
         int32: ``(TANH[a] * SIG[b] * 127 + 2^23) >> 24`` read from ``gate_tab`` (one gather)."""
-        a, b = z_a.clamp(-Z_MAX, Z_MAX), z_b.clamp(-Z_MAX, Z_MAX)
-        idx = torch.add(b, a, alpha=self.zn).add_(Z_MAX * self.zn + Z_MAX)
+        zm = self.z_max
+        a, b = z_a.clamp(-zm, zm), z_b.clamp(-zm, zm)
+        idx = torch.add(b, a, alpha=self.zn).add_(zm * self.zn + zm)
         return self.gate_tab.index_select(0, idx.reshape(-1)).view(idx.shape)
 
     @staticmethod

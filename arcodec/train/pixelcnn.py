@@ -24,7 +24,7 @@ import argparse
 import json
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +134,8 @@ def train(a) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rec = dict(RECIPES[a.recipe])
     rec.update({k: v for k, v in (("batch", a.batch), ("crop", a.crop)) if v})
+    if a.z_one:
+        rec["cfg"] = dict(rec["cfg"], z_one=a.z_one)
     dev = torch.device(a.device)
     data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
@@ -200,11 +202,13 @@ def init_model(spec: str, cfg: PixelCNNConfig) -> tuple[PixelCNN, str]:
     from ..models import build_float_model
     info = zoo.resolve(spec)
     lm = zoo.load(info)
-    if lm.arch != "pixelcnn" or PixelCNNConfig(**lm.config) != cfg:
+    # the gate grid (z_one) may differ: the float network is the same, QAT moves it to ours
+    if lm.arch != "pixelcnn" or replace(PixelCNNConfig(**lm.config), z_one=cfg.z_one) != cfg:
         raise SystemExit(f"--init {spec}: its architecture is not this recipe's "
                          f"({lm.arch} {lm.config} vs {asdict(cfg)})")
-    return (build_float_model(lm.arch, lm.config, lm.tensors).float().train(),
-            f"{spec} (weights {info.sha256[:8]})")
+    model = PixelCNN(cfg)
+    model.load_state_dict(build_float_model(lm.arch, lm.config, lm.tensors).state_dict())
+    return model.float().train(), f"{spec} (weights {info.sha256[:8]})"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -225,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cpu", help="torch device for training: cpu, cuda")
     ap.add_argument("--batch", type=int, default=0, help="examples per step (0: the recipe's)")
     ap.add_argument("--crop", type=int, default=0, help="photo crop side (0: the recipe's)")
+    ap.add_argument("--z-one", type=int, default=0,
+                    help="gate pre-activations in 1/Z steps (0: the config default, 32; the "
+                         "rounding cost measured on the MNIST model: 0.8%% at 32)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default=None, help="start from this model's weights (registry "
                     "name or .safetensors path)")
