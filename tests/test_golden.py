@@ -120,14 +120,16 @@ def test_adaptive_files_of_the_fixed_learning_rate_shift_still_decode(session):
     assert arcodec.info((GOLDEN / "adapt" / "hello.txt.arc").read_bytes())["shape"][2] % 64 == 18
 
 
-def test_files_of_the_retired_pixelcnn_mnist_weights_still_decode(session):
-    """``legacy/digit7-gray8.png.pixelcnn-mnist.v1.arc`` was written with the first
-    pixelcnn-mnist weights, retired when the model was trained further (registry entry
-    ``pixelcnn-mnist.v1``). It must decode to its example; today's file of the same digit names
-    the current weights."""
-    arc = (GOLDEN / "legacy" / "digit7-gray8.png.pixelcnn-mnist.v1.arc").read_bytes()
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_files_of_the_retired_pixelcnn_mnist_weights_still_decode(version, session):
+    """``legacy/digit7-gray8.png.pixelcnn-mnist.vK.arc`` were written with earlier
+    pixelcnn-mnist weights, retired when the model was trained further (registry entries
+    ``pixelcnn-mnist.v1``, ``.v2``; both on the 1/32 gate grid of configs that predate the
+    ``z_one`` field, the current one on 1/64). Each must decode to its example; today's file of
+    the same digit names the current weights."""
+    arc = (GOLDEN / "legacy" / f"digit7-gray8.png.pixelcnn-mnist.{version}.arc").read_bytes()
     old = arcodec.info(arc)
-    assert old["model"] == "pixelcnn-mnist.v1"
+    assert old["model"] == f"pixelcnn-mnist.{version}"
     out = arcodec.decompress_bytes(arc, session=session).data
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(out))),
                           np.asarray(Image.open(EXAMPLES / "digit7-gray8.png")))
