@@ -326,20 +326,19 @@ class BitMixer(cm.ContextMixer):
         """Learn from the (a,) bytes just coded, at the 8 nodes of each one's path (on the CPU
         in one compiled loop, ``bit_kernels.learn``; elsewhere ``torch_learn``: the same
         integers), then update the counts and the match model."""
-        rows, c, pos = self._step[:3]
         sh = self.learn_shift(sym.shape[0])
         if self.compiled:
             from .bit_kernels import learn
             from .stats_kernels import update_statistics
             y = sym.contiguous().numpy()
             learn(y, *self._kernel_args(), sh, *self._scratch.numpy())
-            self.coded += sym.shape[0]
             rows, pos, cs = self._step_np[:3]
             update_statistics(y, rows, cs, pos, *self._update_args)
         else:
+            rows, c, pos = self._step[:3]
             self.torch_learn(sym, sh)
-            self.coded += sym.shape[0]
             self.update_statistics(sym, rows, c, pos)
+        self.coded += sym.shape[0]
         self._step, self._memo = None, []
 
     def learn_shift(self, a: int) -> int:

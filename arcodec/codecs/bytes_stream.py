@@ -51,12 +51,6 @@ _SUB_LEVEL = {L: np.array([lv for lv in range(L) for _ in range(1 << lv)]) for L
 _SUB_OFFSET = {L: np.array([o for lv in range(L) for o in range(1 << lv)]) for L in DECODE_LEVELS}
 
 
-def bit_kernels():
-    """The compiled loops (numba, imported only where a mixer runs them)."""
-    from . import bit_kernels as k
-    return k
-
-
 class _Tables:
     """The one source of the coder's tables for encoder and decoder: the model's own, the
     model's logits mixed with the file's statistics (``ContextMixer``: one 256-symbol table per
@@ -87,7 +81,8 @@ class _Tables:
         nodes, bits = node_bits(torch.from_numpy(sym).to(self.model.device))
         p, bits = self.mixer.path_probs(nodes).cpu().numpy(), bits.cpu().numpy()
         if self.nibbles and self.mixer.compiled:
-            s, f = bit_kernels().nibble_rows(p, bits, coding.EXACT_TOTAL)
+            from .bit_kernels import nibble_rows     # numba: imported only where it runs
+            s, f = nibble_rows(p, bits, coding.EXACT_TOTAL)
         else:
             s, f = bit_tables.byte_rows(p, bits, self.nibbles)
         enc.encode(s, f, exact=self.nibbles)
@@ -103,10 +98,11 @@ class _Tables:
         for levels in DECODE_LEVELS:          # the probabilities of a subtree, then its bits
             sub = (node[:, None] << _SUB_LEVEL[levels]) + _SUB_OFFSET[levels]
             p = self.mixer.bit_probs(torch.from_numpy(sub).to(dev)).cpu().numpy()
-            if self.nibbles:
-                rows = bit_kernels().tree_rows(p, coding.EXACT_TOTAL) if self.mixer.compiled \
-                    else bit_tables.tree_rows(p)
-                off = dec.decode(rows, exact=True).astype(np.int64)
+            if self.nibbles and self.mixer.compiled:
+                from .bit_kernels import tree_rows
+                off = dec.decode(tree_rows(p, coding.EXACT_TOTAL), exact=True).astype(np.int64)
+            elif self.nibbles:
+                off = dec.decode(bit_tables.tree_rows(p), exact=True).astype(np.int64)
             else:
                 off = np.zeros(a, dtype=np.int64)
                 for lv in range(levels):

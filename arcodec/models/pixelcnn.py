@@ -30,7 +30,8 @@ given R, then B given R and G.
 Quantisation grid (QAT mirrors it; ``pixelcnn_int`` computes on it exactly):
   image q = 2p - 255 (unit 1/255); gate outputs v, g: unit 1/127, |q| <= 127;
   gate pre-activations: 1/z_one steps clamped to [-8, 8] (the LUT index; ``z_one`` is in
-  the config: 32 for the models before it was, 128 for new ones);
+  the config: 32 for the models made before it was a field, 64 for pixelcnn-mnist v3 and the
+  GPU recipe);
   h stream: unit 1/32, |q| <= 127; skip sum and Head1 output: unit 1/32, 0 <= q <= 255;
   logits: 1/64 nat clamped to +-16 nats (Laplace: mu in 1/16 levels, t in 1/32 steps on
   [-5, 3) indexing a Q16 table of exp(t)). Weights: int8 per output row of the *effective*

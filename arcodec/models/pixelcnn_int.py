@@ -5,7 +5,7 @@ under a proven bound (|x| <= 255, |w| <= 127, K <= 6F + ...: one float32 pass fo
 Per layer (units as in ``pixelcnn``):
 
   acc  = W_q x + b_q                      one exact product over [patch | link], int64
-  z    = requant(acc, m) in 1/z_one steps (config, 32 or 128), clamped to [-8, 8]
+  z    = requant(acc, m) in 1/z_one steps (config: 32 or 64), clamped to [-8, 8]
   g    = (TANH[z_a] * SIG[z_b] * 127 + 2^23) >> 24            tables in Q12, |g| <= 127
   h'   = clamp(h + clamp(requant(W_res g + b), +-254), +-127)   (h stream, 1/32 units)
   sk  += clamp(requant(W_skip g + b), +-1020)                   (skip, 1/32 units)
