@@ -111,3 +111,26 @@ def test_photo_training_names_a_folder_with_too_few_photos(tmp_path):
         Image.new("RGB", (40, 40)).save(tmp_path / "photos-train" / f"{i}.png")
     with pytest.raises(FileNotFoundError, match="3 photos in .*more than 8"):
         load_photos(str(tmp_path), "train")
+
+
+def test_a_pixelcnn_run_records_its_settings_and_the_export_names_them(tmp_path, data_dir,
+                                                                      monkeypatch):
+    from arcodec.train import pixelcnn
+    from arcodec.train.pixelcnn import load_ckpt, main
+    from arcodec.train.pixelcnn_export import recipe_line
+    monkeypatch.setattr(pixelcnn, "evaluate", lambda *a, **k: 0.0)   # minutes on 2,000 digits
+    run = tmp_path / "run"
+    main(["train", "--recipe", "mnist", "--data-dir", str(data_dir), "--out", str(run),
+          "--steps", "2", "--ckpt", "2", "--lr", "5e-4", "--qat", "0.5", "--z-one", "64",
+          "--threads", "1"])
+    _, step, info = load_ckpt(run / "last.safetensors")
+    assert step == 2 and info["settings"] == {"lr": 5e-4, "qat": 0.5, "batch": 32, "z_one": 64,
+                                              "seed": 0, "steps": 2}
+    line = recipe_line("mnist", step, info)
+    assert "--recipe mnist --lr 0.0005 --qat 0.5 --batch 32 --z-one 64 --seed 0 --steps 2" in line
+    model, _, _ = load_ckpt(run / "last.safetensors")       # as if stopped at step 2 of 4
+    pixelcnn.save_ckpt(model, None, 2, {**info, "total_steps": 4}, run / "last.safetensors")
+    main(["train", "--recipe", "mnist", "--data-dir", str(data_dir), "--out", str(run),
+          "--steps", "9", "--lr", "1e-3", "--resume", "--threads", "1"])
+    step, info2 = load_ckpt(run / "last.safetensors")[1:]
+    assert step == 4 and info2["settings"] == info["settings"]   # the run's own, not --lr 1e-3

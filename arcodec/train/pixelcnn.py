@@ -140,10 +140,15 @@ def train(a) -> None:
     data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
     init_label = None                                  # provenance of --init weights
+    settings = {"lr": a.lr or rec["lr"], "qat": a.qat, "batch": rec["batch"],
+                **({"crop": rec["crop"]} if "crop" in rec else {}),
+                "z_one": rec["cfg"].get("z_one", PixelCNNConfig.z_one), "seed": a.seed,
+                **({"minutes": a.minutes} if a.minutes else {"steps": a.steps})}
     if a.resume and (out / "last.safetensors").exists():
         model, step, info = load_ckpt(out / "last.safetensors")
         total, done_min = info["total_steps"], info.get("minutes", 0.0)
         init_label = info.get("init")
+        settings = info.get("settings", settings)      # a resumed run keeps its own
     elif a.init:
         model, init_label = init_model(a.init, PixelCNNConfig(**rec["cfg"]))
         step, total = 0, a.steps
@@ -185,7 +190,7 @@ def train(a) -> None:
         last = progress() >= 1
         if step % a.ckpt == 0 or last:
             info = {"step": step, "total_steps": total, "train_bits": run / seen,
-                    **({"init": init_label} if init_label else {}),
+                    **({"init": init_label} if init_label else {}), "settings": settings,
                     "val_bits": evaluate(model, data.val, quant), "quant": quant,
                     "lr": lr, "minutes": done_min + (time.time() - t0) / 60}
             print(json.dumps(info), flush=True)

@@ -26,6 +26,16 @@ def int_nll_bits_per_dim(imodel: IntPixelCNN, x: torch.Tensor, batch: int = 50) 
     return total / x.numel()
 
 
+def recipe_line(recipe: str, step: int, info: dict) -> str:
+    """How the run was trained, for the weight file's metadata: the command with the settings
+    the last checkpoint records (runs from before they were recorded give only --init)."""
+    opts = [f"--init {info['init']}"] if info.get("init") else []
+    opts += [f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else
+             f"--{k.replace('_', '-')} {v}" for k, v in info.get("settings", {}).items()]
+    return (f"python -m arcodec.train.pixelcnn train --recipe {recipe} " + " ".join(opts)
+            + f" (stopped at step {step}, {info.get('minutes', 0):.0f} min); export")
+
+
 def export(a) -> None:
     from .pixelcnn import MODEL_CODES, Sampler, evaluate, load_ckpt
     torch.set_num_threads(a.threads)
@@ -49,9 +59,7 @@ def export(a) -> None:
     meta = {"name": name, "domain": domain,
             "train_data": "MNIST train split, first 55,000 (last 5,000 validation)"
             if a.recipe == "mnist" else "photos-train/ (all but the last 8 files), 32x32 crops",
-            "recipe": f"python -m arcodec.train.pixelcnn train --recipe {a.recipe} "
-                      + (f"--init {info['init']} " if info.get("init") else "")
-                      + f"(stopped at step {step}, {info.get('minutes', 0):.0f} min); export",
+            "recipe": recipe_line(a.recipe, step, info),
             "test_set": test_name,
             "test_bits_float": f"{res['float']:.4f}", "test_bits_qat": f"{res['qat']:.4f}",
             "test_bits_int": f"{res['int']:.4f}", "test_bits_per_dim": f"{res['int']:.4f}"}
