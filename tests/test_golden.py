@@ -150,3 +150,18 @@ def test_files_of_the_retired_charrnn_text_weights_still_decode(name, session):
     assert arcodec.decompress_bytes(arc, session=session).data == text
     now = arcodec.info((GOLDEN / "hello.txt.arc").read_bytes())
     assert now["model"] == "charrnn-text" and now["weights"] != old["weights"]
+
+
+def test_files_of_the_retired_pixelcnn_photo_weights_still_decode(session):
+    """``legacy/parrots.png.pixelcnn-photo.v1.arc`` was written with the first pixelcnn-photo
+    weights (1/32 gate grid), retired when the model was trained further on the 1/64 grid
+    (registry entry ``pixelcnn-photo.v1``). It must decode to its example, pixel for pixel;
+    today's file of the same image names the current weights."""
+    arc = (GOLDEN / "legacy" / "parrots.png.pixelcnn-photo.v1.arc").read_bytes()
+    old = arcodec.info(arc)
+    assert old["model"] == "pixelcnn-photo.v1"
+    out = arcodec.decompress_bytes(arc, session=session).data
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(out))),
+                          np.asarray(Image.open(EXAMPLES / "parrots.png")))
+    now = arcodec.info((GOLDEN / "parrots.png.arc").read_bytes())
+    assert now["model"] == "pixelcnn-photo" and now["weights"] != old["weights"]
