@@ -134,15 +134,15 @@ def train(a) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rec = dict(RECIPES[a.recipe])
     rec.update({k: v for k, v in (("batch", a.batch), ("crop", a.crop)) if v})
-    if a.z_one:
-        rec["cfg"] = dict(rec["cfg"], z_one=a.z_one)
+    cfg = PixelCNNConfig(**rec["cfg"], **({"z_one": a.z_one} if a.z_one else {}))
     dev = torch.device(a.device)
     data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
     init_label = None                                  # provenance of --init weights
-    settings = {"lr": a.lr or rec["lr"], "qat": a.qat, "batch": rec["batch"],
+    base_lr = a.lr or rec["lr"]
+    settings = {"lr": base_lr, "qat": a.qat, "batch": rec["batch"],
                 **({"crop": rec["crop"]} if "crop" in rec else {}),
-                "z_one": rec["cfg"].get("z_one", PixelCNNConfig.z_one), "seed": a.seed,
+                "z_one": cfg.z_one, "seed": a.seed,
                 **({"minutes": a.minutes} if a.minutes else {"steps": a.steps})}
     if a.resume and (out / "last.safetensors").exists():
         model, step, info = load_ckpt(out / "last.safetensors")
@@ -150,16 +150,14 @@ def train(a) -> None:
         init_label = info.get("init")
         settings = info.get("settings", settings)      # a resumed run keeps its own
     elif a.init:
-        model, init_label = init_model(a.init, PixelCNNConfig(**rec["cfg"]))
+        model, init_label = init_model(a.init, cfg)
         step, total = 0, a.steps
     else:
-        cfg = PixelCNNConfig(**rec["cfg"])
         model, step, total = PixelCNN(cfg), 0, a.steps
     model.to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr or rec["lr"])
+    opt = torch.optim.Adam(model.parameters(), lr=base_lr)
     if step and (out / "last.opt").exists():
         opt.load_state_dict(torch.load(out / "last.opt", weights_only=True, map_location=dev))
-    base_lr = a.lr or rec["lr"]
     log = open(out / "log.jsonl", "a")
     t0, run, seen = time.time(), 0.0, 0
     budget = a.minutes or float("inf")
