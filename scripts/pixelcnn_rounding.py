@@ -1,11 +1,19 @@
-"""What each rounding of an 8-bit gray PixelCNN's QAT grid costs, on the mnist recipe's
-validation digits (training split, never the test set): bits/dim with every rounding, with one
-kind turned off at a time, and inside the gate with its parts off or on finer steps.
+"""What each rounding of a PixelCNN's QAT grid costs: bits per sub-pixel with every rounding,
+with one kind turned off at a time, and inside the gate with its parts off or on finer steps.
 
-    PYTHONPATH=. python scripts/pixelcnn_rounding.py [--model pixelcnn-mnist.v2] [--digits 2000]
+    PYTHONPATH=. python scripts/pixelcnn_rounding.py [--model pixelcnn-mnist.v2] [--n 2000]
+    PYTHONPATH=. python scripts/pixelcnn_rounding.py --model pixelcnn-photo --data-dir DIR
+
+Data: the mnist recipe's validation digits, or for a photo model the photo recipe's held-out
+crops of ``photos-train/`` (training split, never a test set), also reported on their
+smoother half (the crops of lowest float NLL, the kind of content where Kodak's images
+spend most of their pixels). Kinds of rounding: ``weights``, ``gate``, ``h`` (the h stream),
+``skip`` (skip sum and head hidden layer), ``logits`` (1/64 nat) and, for the Laplace head,
+``laplace`` (its mean, log-rate, rate and the distance term).
 
 float64 on the CPU; about 2.5 minutes per line for 2,000 digits on 2 cores. The README's
-figures for pixelcnn-mnist.v2 (1/32 grid) come from it.
+figures for pixelcnn-mnist.v2 (1/32 grid; its "hs" line is today's h and skip together) come
+from it.
 """
 from __future__ import annotations
 
@@ -19,18 +27,43 @@ from arcodec.train.pixelcnn import Sampler
 from arcodec.train.pixelcnn_export import int_nll_bits_per_dim
 from benchmarks.nll_gap import float_model
 
-OFF: set[str] = set()             # roundings turned off: weights, gate, hs, logits
+OFF: set[str] = set()             # roundings turned off (kinds in the docstring)
 GATE = dict(z=None, lut=P.LUT_Q, g=P.G_MAX)   # z: None = the model's own step, 0 = unrounded
-_q, _fq = P._q, P.fq_rows
+_q, _fq, _ste = P._q, P.fq_rows, P.ste
+
+
+def kind(one: float, lo: float, hi: float) -> str:
+    """The kind of a ``_q`` call, told apart by its unit and bounds."""
+    if one == P.LOGIT_ONE:
+        return "logits"
+    if one == P.MU_ONE or (one == P.T_ONE and (lo, hi) == (-P.T_OFF, P.T_N - 1 - P.T_OFF)):
+        return "laplace"
+    return "h" if one == P.H_ONE and hi in (P.A_MAX, 2 * P.A_MAX) else "skip"
+
+
+INSIDE = [False]                  # True while ``_q`` or ``fq_rows`` runs (they call ``ste``)
 
 
 def q(v, one, lo, hi, quant):
-    """``_q`` with logits (1/64) or the h stream / skip / head (1/32) roundings switchable."""
-    return _q(v, one, lo, hi, quant and ("logits" if one == P.LOGIT_ONE else "hs") not in OFF)
+    INSIDE[0] = True
+    try:
+        return _q(v, one, lo, hi, quant and kind(one, lo, hi) not in OFF)
+    finally:
+        INSIDE[0] = False
 
 
 def fq(ws, units, bits):
-    return ws if "weights" in OFF else _fq(ws, units, bits)
+    INSIDE[0] = True
+    try:
+        return ws if "weights" in OFF else _fq(ws, units, bits)
+    finally:
+        INSIDE[0] = False
+
+
+def ste(x, xq):
+    """``ste`` with the Laplace head's rate and distance roundings (its direct calls, the
+    only ones from outside ``_q`` and ``fq_rows`` once ``gate`` is replaced) switchable."""
+    return x if "laplace" in OFF and not INSIDE[0] else _ste(x, xq)
 
 
 def gate(pre, quant, z_one=P.Z_ONE):
@@ -52,36 +85,53 @@ def gate(pre, quant, z_one=P.Z_ONE):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="pixelcnn-mnist")
-    ap.add_argument("--digits", type=int, default=2000)
+    ap.add_argument("--n", "--digits", type=int, default=2000, dest="n",
+                    help="validation examples (digits or crops) to use")
+    ap.add_argument("--data-dir", default=None)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     fm, im = float_model(arcodec.Session("cpu"), a.model)
     fm = fm.double()
-    val = Sampler("mnist", None, 0).val[:a.digits]
-    P._q, P.fq_rows, P.gate = q, fq, gate
+    photo = fm.cfg.channels == 3
+    val = Sampler("photo" if photo else "mnist", a.data_dir, 0).val[:a.n]
+    P._q, P.fq_rows, P.gate, P.ste = q, fq, gate, ste
 
     @torch.no_grad()
-    def bpd(quant: bool) -> float:
-        return sum(float(fm.nll_bits(val[i:i + 250].double(), quant).sum())
-                   for i in range(0, len(val), 250)) / val.numel()
+    def bits(x: torch.Tensor, quant: bool) -> torch.Tensor:
+        """(N,) bits per sub-pixel of each example."""
+        return torch.cat([fm.nll_bits(x[i:i + 250].double(), quant)
+                          for i in range(0, len(x), 250)]) / x[0].numel()
+
+    smooth = bits(val, False).argsort()[:len(val) // 2] if photo else None
+
+    def line(name: str, quant: bool = True) -> None:
+        b = bits(val, quant)
+        extra = f"   smoother half {float(b[smooth].mean()):.4f}" if photo else ""
+        print(f"{name}: {float(b.mean()):.4f}{extra}", flush=True)
 
     z0 = fm.cfg.z_one
-    print(f"{a.model} (gate step 1/{z0}), {len(val)} validation digits, bits/dim", flush=True)
-    print(f"float (no rounding): {bpd(False):.4f}", flush=True)
-    print(f"QAT grid (every rounding): {bpd(True):.4f}", flush=True)
-    for off in ("weights", "gate", "hs", "logits"):
+    kinds = ["weights", "gate", "h", "skip", "logits"] + (["laplace"] if fm.cfg.laplace else [])
+    print(f"{a.model} (gate step 1/{z0}), {len(val)} validation "
+          f"{'crops' if photo else 'digits'}, bits per sub-pixel", flush=True)
+    line("float (no rounding)", False)
+    line("QAT grid (every rounding)")
+    for off in kinds:
         OFF.clear()
         OFF.add(off)
-        print(f"all but the {off} rounding: {bpd(True):.4f}", flush=True)
+        line(f"all but the {off} rounding")
     OFF.clear()
     for name, z, lut, g in [("gate step unrounded", 0, P.LUT_Q, P.G_MAX),
                             ("gate tables unrounded", None, 0, P.G_MAX),
                             ("gate output unrounded", None, P.LUT_Q, 0),
                             (f"gate step 1/{2 * z0}", 2 * z0, P.LUT_Q, P.G_MAX)]:
         GATE.update(z=z, lut=lut, g=g)
-        print(f"{name}: {bpd(True):.4f}", flush=True)
-    print(f"integer model: {int_nll_bits_per_dim(im, val, 100):.4f}", flush=True)
+        line(name)
+    GATE.update(z=None, lut=P.LUT_Q, g=P.G_MAX)
+    ib = int_nll_bits_per_dim(im, val, 100)
+    print(f"integer model: {ib:.4f}" + (
+        f"   smoother half {int_nll_bits_per_dim(im, val[smooth], 100):.4f}" if photo else ""),
+        flush=True)
 
 
 if __name__ == "__main__":
