@@ -9,7 +9,8 @@ crops of ``photos-train/`` (training split, never a test set), also reported on 
 smoother half (the crops of lowest float NLL, the kind of content where Kodak's images
 spend most of their pixels). Kinds of rounding: ``weights``, ``gate``, ``h`` (the h stream),
 ``skip`` (skip sum and head hidden layer), ``logits`` (1/64 nat) and, for the Laplace head,
-``laplace`` (its mean, log-rate, rate and the distance term).
+``laplace`` (its mean, log-rate, rate and the distance term). Last, the same float network on
+finer grids (config fields ``g_max``, ``s_one``, ``z_one``), before any training on them.
 
 float64 on the CPU; about 2.5 minutes per line for 2,000 digits on 2 cores. The README's
 figures for pixelcnn-mnist.v2 (1/32 grid; its "hs" line is today's h and skip together) come
@@ -18,6 +19,7 @@ from it.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import torch
 
@@ -28,7 +30,7 @@ from arcodec.train.pixelcnn_export import int_nll_bits_per_dim
 from benchmarks.nll_gap import float_model
 
 OFF: set[str] = set()             # roundings turned off (kinds in the docstring)
-GATE = dict(z=None, lut=P.LUT_Q, g=P.G_MAX)   # z: None = the model's own step, 0 = unrounded
+GATE = dict(z=None, lut=P.LUT_Q, g=None)   # z, g: None = the model's own step, 0 = unrounded
 _q, _fq, _ste = P._q, P.fq_rows, P.ste
 
 
@@ -66,7 +68,7 @@ def ste(x, xq):
     return x if "laplace" in OFF and not INSIDE[0] else _ste(x, xq)
 
 
-def gate(pre, quant, z_one=P.Z_ONE):
+def gate(pre, quant, z_one=P.Z_ONE, g_max=P.G_MAX):
     """``gate`` with each of its roundings switchable (0: off) and settable."""
     z = torch.clamp(pre, -P.Z_MAX / P.Z_ONE, P.Z_MAX / P.Z_ONE)
     quant = quant and "gate" not in OFF
@@ -79,7 +81,8 @@ def gate(pre, quant, z_one=P.Z_ONE):
         one = 2 ** GATE["lut"]
         t, s = torch.round(t * one) / one, torch.round(s * one) / one
     out = t * s
-    return torch.round(out * GATE["g"]) / GATE["g"] if quant and GATE["g"] else out
+    gs = GATE["g"] if GATE["g"] is not None else g_max
+    return torch.round(out * gs) / gs if quant and gs else out
 
 
 def main() -> None:
@@ -112,7 +115,8 @@ def main() -> None:
 
     z0 = fm.cfg.z_one
     kinds = ["weights", "gate", "h", "skip", "logits"] + (["laplace"] if fm.cfg.laplace else [])
-    print(f"{a.model} (gate step 1/{z0}), {len(val)} validation "
+    print(f"{a.model} (gate step 1/{z0}, output 1/{fm.cfg.g_max}, skip 1/{fm.cfg.s_one}), "
+          f"{len(val)} validation "
           f"{'crops' if photo else 'digits'}, bits per sub-pixel", flush=True)
     line("float (no rounding)", False)
     line("QAT grid (every rounding)")
@@ -121,13 +125,22 @@ def main() -> None:
         OFF.add(off)
         line(f"all but the {off} rounding")
     OFF.clear()
-    for name, z, lut, g in [("gate step unrounded", 0, P.LUT_Q, P.G_MAX),
-                            ("gate tables unrounded", None, 0, P.G_MAX),
+    g0 = fm.cfg.g_max
+    for name, z, lut, g in [("gate step unrounded", 0, P.LUT_Q, None),
+                            ("gate tables unrounded", None, 0, None),
                             ("gate output unrounded", None, P.LUT_Q, 0),
-                            (f"gate step 1/{2 * z0}", 2 * z0, P.LUT_Q, P.G_MAX)]:
+                            (f"gate step 1/{2 * z0}", 2 * z0, P.LUT_Q, None),
+                            (f"gate output in 1/{2 * g0 + 1}", None, P.LUT_Q, 2 * g0 + 1)]:
         GATE.update(z=z, lut=lut, g=g)
         line(name)
-    GATE.update(z=None, lut=P.LUT_Q, g=P.G_MAX)
+    GATE.update(z=None, lut=P.LUT_Q, g=None)
+    base, net = fm, fm.state_dict()
+    for grid in ({"g_max": 255}, {"s_one": 64}, {"g_max": 255, "s_one": 64},
+                 {"g_max": 255, "s_one": 64, "z_one": 2 * z0}):
+        fm = P.PixelCNN(replace(base.cfg, **grid)).double().eval()   # the same float network
+        fm.load_state_dict(net)
+        line("QAT grid with " + ", ".join(f"{k} {v}" for k, v in grid.items()))
+    fm = base
     ib = int_nll_bits_per_dim(im, val, 100)
     print(f"integer model: {ib:.4f}" + (
         f"   smoother half {int_nll_bits_per_dim(im, val[smooth], 100):.4f}" if photo else ""),

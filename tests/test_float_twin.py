@@ -122,12 +122,14 @@ def test_a_pixelcnn_run_records_its_settings_and_the_export_names_them(tmp_path,
     run = tmp_path / "run"
     main(["train", "--recipe", "mnist", "--data-dir", str(data_dir), "--out", str(run),
           "--steps", "2", "--ckpt", "2", "--lr", "5e-4", "--qat", "0.5", "--z-one", "64",
-          "--threads", "1"])
-    _, step, info = load_ckpt(run / "last.safetensors")
+          "--g-max", "255", "--threads", "1"])
+    trained, step, info = load_ckpt(run / "last.safetensors")
+    assert (trained.cfg.z_one, trained.cfg.g_max, trained.cfg.s_one) == (64, 255, 32)
     assert step == 2 and info["settings"] == {"lr": 5e-4, "qat": 0.5, "batch": 32, "z_one": 64,
-                                              "seed": 0, "steps": 2}
+                                              "g_max": 255, "s_one": 32, "seed": 0, "steps": 2}
     line = recipe_line("mnist", step, info)
-    assert "--recipe mnist --lr 0.0005 --qat 0.5 --batch 32 --z-one 64 --seed 0 --steps 2" in line
+    assert ("--recipe mnist --lr 0.0005 --qat 0.5 --batch 32 --z-one 64 --g-max 255 --s-one 32 "
+            "--seed 0 --steps 2") in line
     model, _, _ = load_ckpt(run / "last.safetensors")       # as if stopped at step 2 of 4
     pixelcnn.save_ckpt(model, None, 2, {**info, "total_steps": 4}, run / "last.safetensors")
     main(["train", "--recipe", "mnist", "--data-dir", str(data_dir), "--out", str(run),

@@ -12,8 +12,8 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
                     adapt_shift: int | None = None, adapt_reachable: bool = True):
     """Integer-exact model for coding from a weight file's arch, config and tensors.
     ``dtype``: the type of the exact products; None takes the model's fastest (MADE:
-    float64, one pass; PixelCNN: float32, one pass; char-RNN: int8 with int32 sums on a CPU
-    where they are exact, else float32). Results are identical for any choice.
+    float64, one pass; PixelCNN: float32, one pass, where its bounds allow, else float64;
+    char-RNN: int8 with int32 sums on a CPU where they are exact, else float32). Results are identical for any choice.
     ``adapt_shift``: build the adaptive char-RNN (learns while coding; one object per file);
     ``adapt_reachable``: its update rule (False: the first one, for old files)."""
     if arch == "made":
@@ -35,8 +35,13 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
     if arch == "pixelcnn":
         from .pixelcnn import PixelCNNConfig
         from .pixelcnn_int import IntPixelCNN
-        return IntPixelCNN(PixelCNNConfig(**config), tensors, device=device,
-                           dtype=dtype or torch.float32)
+        cfg = PixelCNNConfig(**config)
+        if dtype is None:           # float32 where every product fits it exactly (F <= 85
+            try:                    # at least; _Lin checks), else float64
+                return IntPixelCNN(cfg, tensors, device=device, dtype=torch.float32)
+            except ValueError:
+                dtype = torch.float64
+        return IntPixelCNN(cfg, tensors, device=device, dtype=dtype)
     raise ModelError(f"unknown model architecture {arch!r}")
 
 

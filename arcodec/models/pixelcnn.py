@@ -28,11 +28,12 @@ receptive field, the pixels to the left in row y, and channels < c of pixel (y, 
 given R, then B given R and G.
 
 Quantisation grid (QAT mirrors it; ``pixelcnn_int`` computes on it exactly):
-  image q = 2p - 255 (unit 1/255); gate outputs v, g: unit 1/127, |q| <= 127;
-  gate pre-activations: 1/z_one steps clamped to [-8, 8] (the LUT index; ``z_one`` is in
-  the config: 32 for the models made before it was a field, 64 for pixelcnn-mnist v3 and the
-  GPU recipe);
-  h stream: unit 1/32, |q| <= 127; skip sum and Head1 output: unit 1/32, 0 <= q <= 255;
+  image q = 2p - 255 (unit 1/255); gate outputs v, g: unit 1/g_max, |q| <= g_max;
+  gate pre-activations: 1/z_one steps clamped to [-8, 8] (the LUT index);
+  h stream: unit 1/32, |q| <= 127; skip sum and Head1 output: unit 1/s_one, clamped to
+  [0, 8) (0 <= q <= s_max = 8 s_one - 1); per layer, skip terms to +-4 s_max;
+  ``z_one``, ``g_max`` and ``s_one`` are config fields (defaults 32, 127, 32: the models made
+  before they were fields; pixelcnn-mnist v3 and pixelcnn-photo v2 have z_one 64);
   logits: 1/64 nat clamped to +-16 nats (Laplace: mu in 1/16 levels, t in 1/32 steps on
   [-5, 3) indexing a Q16 table of exp(t)). Weights: int8 per output row of the *effective*
   weights (weights times the unit of their input), so one product per layer, one rescale.
@@ -48,13 +49,13 @@ from torch.nn import functional as Fn
 from ..exact.fakequant import ste
 
 U_IMG = 1 / 255     # unit of the image input
-G_MAX = 127         # gate outputs: q / 127
+G_MAX = 127         # gate outputs: q / 127 (``g_max``'s default)
 Z_ONE = 32          # gate pre-activations in 1/32 steps (``z_one``'s default) ...
 Z_MAX = 8 * Z_ONE   # ... clamped to [-8, 8]
 H_ONE = 32          # h stream in 1/32 units, |q| <= 127
-S_ONE = 32          # skip sum / head hidden in 1/32 units, 0 <= q <= 255
+S_ONE = 32          # skip sum / head hidden in 1/32 units (``s_one``'s default) ...
 A_MAX = 127         # |h stream| bound in its units
-S_MAX = 255         # skip / head hidden bound in its units
+S_MAX = 8 * S_ONE - 1   # ... 0 <= q <= 255: the skip / head hidden bound in its units
 LUT_Q = 12          # tanh / sigmoid tables in Q12
 LOGIT_ONE = 64
 LOGIT_MAX = 16 * LOGIT_ONE
@@ -75,11 +76,22 @@ class PixelCNNConfig:
     weight_bits: int = 8
     freq_bits: int = 16
     z_one: int = Z_ONE         # gate pre-activations in 1/z_one steps (the tables' index)
+    g_max: int = G_MAX         # gate outputs in 1/g_max steps, |q| <= g_max
+    s_one: int = S_ONE         # skip sum and head hidden layer in 1/s_one steps, in [0, 8)
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not (1 <= self.g_max <= 255 and 1 <= self.s_one <= 256 and 1 <= self.z_one <= 256):
+            raise ValueError("grid out of range: g_max 1..255, s_one and z_one 1..256")
 
     @property
     def radii(self) -> list[int]:
         return [self.first_r] + [1] * (self.layers - 1)
+
+    @property
+    def s_max(self) -> int:
+        """Bound of the skip sum and head hidden layer in their units (8 - 1/s_one)."""
+        return 8 * self.s_one - 1
 
 
 def group_of(n: int, groups: int) -> torch.Tensor:
@@ -117,10 +129,10 @@ class GatedLayer(nn.Module):
     """One vertical + horizontal gated layer with residual and skip outputs."""
 
     def __init__(self, c_in: int, hidden: int, groups: int, r: int, first: bool,
-                 z_one: int = Z_ONE):
+                 z_one: int = Z_ONE, g_max: int = G_MAX, s_one: int = S_ONE):
         super().__init__()
         f2 = 2 * hidden
-        self.r, self.first, self.z_one = r, first, z_one
+        self.r, self.first, self.z_one, self.g_max, self.s_one = r, first, z_one, g_max, s_one
         self.v = nn.Conv2d(c_in, f2, (r + 1, 2 * r + 1))
         self.h = nn.Conv2d(c_in, f2, (1, r + 1))
         self.link = nn.Conv2d(hidden, f2, 1, bias=False)
@@ -140,7 +152,8 @@ class GatedLayer(nn.Module):
         nn.init.zeros_(self.res.bias)
 
     def forward(self, v, h, quant: bool, bits: int):
-        u_in = U_IMG if self.first else 1 / G_MAX
+        gm, so = self.g_max, self.s_one
+        u_in = U_IMG if self.first else 1 / gm
         u_h = U_IMG if self.first else 1 / H_ONE
         r = self.r
         wv = self.v.weight * self.v_mask
@@ -150,23 +163,23 @@ class GatedLayer(nn.Module):
         ws = self.skip.weight * self.res_mask
         if quant:
             (wv,) = fq_rows([wv], [u_in], bits)
-            wh, wl = fq_rows([wh, wl], [u_h, 1 / G_MAX], bits)
-            (wr,) = fq_rows([wr], [1 / G_MAX], bits)
-            (ws,) = fq_rows([ws], [1 / G_MAX], bits)
-        v_new = gate(Fn.conv2d(Fn.pad(v, (r, r, r, 0)), wv, self.v.bias), quant, self.z_one)
+            wh, wl = fq_rows([wh, wl], [u_h, 1 / gm], bits)
+            (wr,) = fq_rows([wr], [1 / gm], bits)
+            (ws,) = fq_rows([ws], [1 / gm], bits)
+        v_new = gate(Fn.conv2d(Fn.pad(v, (r, r, r, 0)), wv, self.v.bias), quant, self.z_one, gm)
         v_down = Fn.pad(v_new, (0, 0, 1, 0))[:, :, :-1]
         pre = Fn.conv2d(Fn.pad(h, (r, 0, 0, 0)), wh, self.h.bias) + Fn.conv2d(v_down, wl)
-        g = gate(pre, quant, self.z_one)
+        g = gate(pre, quant, self.z_one, gm)
         res = Fn.conv2d(g, wr, self.res.bias)
         h_new = res if self.first else h + _q(res, H_ONE, -2 * A_MAX, 2 * A_MAX, quant)
         h_new = _q(h_new, H_ONE, -A_MAX, A_MAX, quant)
         skip = Fn.conv2d(g, ws, self.skip.bias)
-        return v_new, h_new, _q(skip, S_ONE, -4 * S_MAX, 4 * S_MAX, quant)
+        return v_new, h_new, _q(skip, so, -4 * (8 * so - 1), 4 * (8 * so - 1), quant)
 
 
-def gate(pre: torch.Tensor, quant: bool, z_one: int = Z_ONE) -> torch.Tensor:
+def gate(pre: torch.Tensor, quant: bool, z_one: int = Z_ONE, g_max: int = G_MAX) -> torch.Tensor:
     """(N, 2F, ...) pre-activations -> (N, F, ...) tanh(a) * sigmoid(b) (on the LUT grid if
-    quant: pre-activations in 1/z_one steps)."""
+    quant: pre-activations in 1/z_one steps, outputs in 1/g_max)."""
     z = torch.clamp(pre, -Z_MAX / Z_ONE, Z_MAX / Z_ONE)
     if quant:
         z = ste(z, torch.round(z * z_one) / z_one)
@@ -177,7 +190,7 @@ def gate(pre: torch.Tensor, quant: bool, z_one: int = Z_ONE) -> torch.Tensor:
         t = ste(t, torch.round(t * one) / one)
         s = ste(s, torch.round(s * one) / one)
     out = t * s
-    return ste(out, torch.round(out * G_MAX) / G_MAX) if quant else out
+    return ste(out, torch.round(out * g_max) / g_max) if quant else out
 
 
 class PixelCNN(nn.Module):
@@ -190,7 +203,7 @@ class PixelCNN(nn.Module):
         self.cfg = cfg
         c, f = cfg.channels, cfg.hidden
         self.layers = nn.ModuleList(
-            GatedLayer(c if i == 0 else f, f, c, r, i == 0, cfg.z_one)
+            GatedLayer(c if i == 0 else f, f, c, r, i == 0, cfg.z_one, cfg.g_max, cfg.s_one)
             for i, r in enumerate(cfg.radii))
         self.head1 = nn.Conv2d(f, f, 1)
         n_out = 256 * c + (2 * c if cfg.laplace else 0)
@@ -227,12 +240,13 @@ class PixelCNN(nn.Module):
         for layer in self.layers:
             v, h, s = layer(v, h, quant, bits)
             skip = skip + s
-        s = _q(skip, S_ONE, 0, S_MAX, quant)
+        so, s_max = self.cfg.s_one, self.cfg.s_max
+        s = _q(skip, so, 0, s_max, quant)
         w1, w2 = self.head1.weight * self.m1, self.head2.weight * self.m2
         if quant:
-            (w1,) = fq_rows([w1], [1 / S_ONE], bits)
-            (w2,) = fq_rows([w2], [1 / S_ONE], bits)
-        o = _q(Fn.conv2d(s, w1, self.head1.bias), S_ONE, 0, S_MAX, quant)
+            (w1,) = fq_rows([w1], [1 / so], bits)
+            (w2,) = fq_rows([w2], [1 / so], bits)
+        o = _q(Fn.conv2d(s, w1, self.head1.bias), so, 0, s_max, quant)
         raw = Fn.conv2d(o, w2, self.head2.bias)
         n, _, hh, ww = p.shape
         c = self.cfg.channels

@@ -1,15 +1,18 @@
 """Integer-exact Gated PixelCNN: conversion from the float model and the coding-time arithmetic.
 
 Every tensor here is an integer (int32/int64); products run through ``exact_matmul_signed``
-under a proven bound (|x| <= 255, |w| <= 127, K <= 6F + ...: one float32 pass for F <= 170).
-Per layer (units as in ``pixelcnn``):
+under a proven bound, checked per map when the model is built (K |w|max |x|max < 2^24 for a
+float32 pass: with |w| <= 127, the inputs' |x| <= 255 and K <= 6F, any F <= 85; with
+g_max = 127 and s_one = 32, inputs after the first layer are <= 127 and F <= 170; else
+``dtype=torch.float64``). Per layer (units as in ``pixelcnn``; config fields z_one, g_max,
+s_one; s_max = 8 s_one - 1):
 
   acc  = W_q x + b_q                      one exact product over [patch | link], int64
-  z    = requant(acc, m) in 1/z_one steps (config: 32 or 64), clamped to [-8, 8]
-  g    = (TANH[z_a] * SIG[z_b] * 127 + 2^23) >> 24            tables in Q12, |g| <= 127
+  z    = requant(acc, m) in 1/z_one steps, clamped to [-8, 8]
+  g    = (TANH[z_a] * SIG[z_b] * g_max + 2^23) >> 24          tables in Q12, |g| <= g_max
   h'   = clamp(h + clamp(requant(W_res g + b), +-254), +-127)   (h stream, 1/32 units)
-  sk  += clamp(requant(W_skip g + b), +-1020)                   (skip, 1/32 units)
-  head : s = clamp(sk, 0, 255) -> o = clamp(requant(W1 s + b), 0, 255) -> logits (1/64 nat)
+  sk  += clamp(requant(W_skip g + b), +-4 s_max)                (skip, 1/s_one units)
+  head : s = clamp(sk, 0, s_max) -> o = clamp(requant(W1 s + b), 0, s_max) -> logits (1/64 nat)
 
 ``forward_freqs`` computes every conditional of an image at once (teacher forcing);
 ``layer_v`` / ``layer_h`` / ``head`` compute one position at a time for the wavefront coder
@@ -23,9 +26,8 @@ import torch
 from ..exact.intops import EXACT_LIMIT, exact_addmm, exact_matmul_signed, fixed_multiplier
 from ..exact.tables import logits_to_freqs
 from .charrnn import lut
-from .pixelcnn import (A_MAX, BETA_BITS, G_MAX, H_ONE, LOGIT_MAX, LOGIT_ONE, MU_MAX, MU_MIN,
-                       MU_ONE, MU_SCALE, S_MAX, S_ONE, T_N, T_OFF, T_ONE, U_IMG, PixelCNN,
-                       PixelCNNConfig)
+from .pixelcnn import (A_MAX, BETA_BITS, H_ONE, LOGIT_MAX, LOGIT_ONE, MU_MAX, MU_MIN, MU_ONE,
+                       MU_SCALE, T_N, T_OFF, T_ONE, U_IMG, PixelCNN, PixelCNNConfig)
 
 SHIFT = 32      # fixed-point shift of every requantisation multiplier
 W_MAX = 127     # int8 weights
@@ -52,28 +54,27 @@ def _pack(t: dict, name: str, w_eff: torch.Tensor, bias: torch.Tensor | None, ou
 def to_integer(model: PixelCNN) -> dict[str, torch.Tensor]:
     """Integer tensors of ``IntPixelCNN`` from a trained float model (once, on CPU)."""
     cfg, bits = model.cfg, model.cfg.weight_bits
+    gm, so = cfg.g_max, cfg.s_one
     t: dict[str, torch.Tensor] = {}
     for i, L in enumerate(model.layers):
         first = i == 0
-        u_in = U_IMG if first else 1 / G_MAX
+        u_in = U_IMG if first else 1 / gm
         u_h = U_IMG if first else 1 / H_ONE
         _pack(t, f"l{i}.v", (L.v.weight * L.v_mask).double().flatten(1) * u_in, L.v.bias,
               cfg.z_one, bits)
         wh = (L.h.weight * L.h_mask).double().flatten(1) * u_h
-        wl = L.link.weight.double().flatten(1) / G_MAX
+        wl = L.link.weight.double().flatten(1) / gm
         _pack(t, f"l{i}.h", torch.cat([wh, wl], 1), L.h.bias, cfg.z_one, bits)
         rm = L.res_mask.double().flatten(1)
-        _pack(t, f"l{i}.r", L.res.weight.double().flatten(1) * rm / G_MAX, L.res.bias, H_ONE,
-              bits)
-        _pack(t, f"l{i}.s", L.skip.weight.double().flatten(1) * rm / G_MAX, L.skip.bias, S_ONE,
-              bits)
-    _pack(t, "head1", (model.head1.weight * model.m1).double().flatten(1) / S_ONE,
-          model.head1.bias, S_ONE, bits)
+        _pack(t, f"l{i}.r", L.res.weight.double().flatten(1) * rm / gm, L.res.bias, H_ONE, bits)
+        _pack(t, f"l{i}.s", L.skip.weight.double().flatten(1) * rm / gm, L.skip.bias, so, bits)
+    _pack(t, "head1", (model.head1.weight * model.m1).double().flatten(1) / so,
+          model.head1.bias, so, bits)
     c = model.cfg.channels
     out_one = torch.full((model.head2.out_channels,), float(LOGIT_ONE), dtype=torch.float64)
     out_one[256 * c:256 * c + c] = MU_ONE * MU_SCALE   # Laplace means (laplace models only)
     out_one[256 * c + c:] = T_ONE              # Laplace log-rates
-    _pack(t, "head2", (model.head2.weight * model.m2).double().flatten(1) / S_ONE,
+    _pack(t, "head2", (model.head2.weight * model.m2).double().flatten(1) / so,
           model.head2.bias, out_one, bits)
     if model.cfg.laplace:
         _pack(t, "linpred", (model.lin_pred * model.lp_mask).double().flatten(1) * 0.5, None,
@@ -94,8 +95,9 @@ def to_float(cfg: PixelCNNConfig, t: dict[str, torch.Tensor]) -> PixelCNN:
     the float model of the shipped weights: float activations, exact tanh / sigmoid, float
     softmax; ``quant=True`` is the QAT grid."""
     model = PixelCNN(cfg).double()
+    gm, so = cfg.g_max, cfg.s_one
     for i, L in enumerate(model.layers):
-        u_in = U_IMG if i == 0 else 1 / G_MAX      # units of the v input and the h input
+        u_in = U_IMG if i == 0 else 1 / gm         # units of the v input and the h input
         u_h = U_IMG if i == 0 else 1 / H_ONE
         w, b = _unpack(t, f"l{i}.v", cfg.z_one)
         L.v.weight.copy_((w / u_in).view_as(L.v.weight))
@@ -103,21 +105,21 @@ def to_float(cfg: PixelCNNConfig, t: dict[str, torch.Tensor]) -> PixelCNN:
         w, b = _unpack(t, f"l{i}.h", cfg.z_one)
         k = L.h.weight[0].numel()
         L.h.weight.copy_((w[:, :k] / u_h).view_as(L.h.weight))
-        L.link.weight.copy_((w[:, k:] * G_MAX).view_as(L.link.weight))
+        L.link.weight.copy_((w[:, k:] * gm).view_as(L.link.weight))
         L.h.bias.copy_(b)
-        for conv, key, one in ((L.res, "r", H_ONE), (L.skip, "s", S_ONE)):
+        for conv, key, one in ((L.res, "r", H_ONE), (L.skip, "s", so)):
             w, b = _unpack(t, f"l{i}.{key}", one)
-            conv.weight.copy_((w * G_MAX).view_as(conv.weight))
+            conv.weight.copy_((w * gm).view_as(conv.weight))
             conv.bias.copy_(b)
-    w, b = _unpack(t, "head1", S_ONE)
-    model.head1.weight.copy_((w * S_ONE).view_as(model.head1.weight))
+    w, b = _unpack(t, "head1", so)
+    model.head1.weight.copy_((w * so).view_as(model.head1.weight))
     model.head1.bias.copy_(b)
     c = cfg.channels
     out_one = torch.full((model.head2.out_channels,), float(LOGIT_ONE), dtype=torch.float64)
     out_one[256 * c:256 * c + c] = MU_ONE * MU_SCALE
     out_one[256 * c + c:] = T_ONE
     w, b = _unpack(t, "head2", out_one)
-    model.head2.weight.copy_((w * S_ONE).view_as(model.head2.weight))
+    model.head2.weight.copy_((w * so).view_as(model.head2.weight))
     model.head2.bias.copy_(b)
     if cfg.laplace:
         w, _ = _unpack(t, "linpred", MU_ONE)
@@ -203,12 +205,14 @@ class IntPixelCNN:
         self.F = cfg.hidden
         self.C = cfg.channels
         dev = self.device
-        self.v = [_Lin(tensors, f"l{i}.v", dev, dtype, 255 if i == 0 else G_MAX)
+        gm, self.s_max = cfg.g_max, cfg.s_max
+        x_h = max(gm, A_MAX)                    # h input: h stream and link (gate outputs)
+        self.v = [_Lin(tensors, f"l{i}.v", dev, dtype, 255 if i == 0 else gm)
                   for i in range(cfg.layers)]
-        self.h = [_Lin(tensors, f"l{i}.h", dev, dtype, 255 if i == 0 else G_MAX)
+        self.h = [_Lin(tensors, f"l{i}.h", dev, dtype, 255 if i == 0 else x_h)
                   for i in range(cfg.layers)]
-        self.rs = [_Lin.stack(_Lin(tensors, f"l{i}.r", dev, dtype, G_MAX),  # residual and
-                              _Lin(tensors, f"l{i}.s", dev, dtype, G_MAX))  # skip: one product
+        self.rs = [_Lin.stack(_Lin(tensors, f"l{i}.r", dev, dtype, gm),  # residual and
+                              _Lin(tensors, f"l{i}.s", dev, dtype, gm))  # skip: one product
                    for i in range(cfg.layers)]
         # The coder's form of the horizontal stack. (1) Split: taps fixed while a pixel is
         # decoded (left columns, link; ``h_fix``) and centre taps that see its decoded
@@ -237,8 +241,8 @@ class IntPixelCNN:
         self.v_hwc = [None] + [self.v[i].rows([f * taps[i] + k for k in range(taps[i])
                                                for f in range(F)])
                                for i in range(1, len(self.radii))]
-        self.head1 = _Lin(tensors, "head1", dev, dtype, S_MAX)
-        self.head2 = _Lin(tensors, "head2", dev, dtype, S_MAX)
+        self.head1 = _Lin(tensors, "head1", dev, dtype, self.s_max)
+        self.head2 = _Lin(tensors, "head2", dev, dtype, self.s_max)
         lap = cfg.laplace
         self.head2_c = [self.head2.perm(list(range(256 * c, 256 * (c + 1))) + (
             [256 * self.C + c, 257 * self.C + c] if lap else [])) for c in range(self.C)]
@@ -253,23 +257,23 @@ class IntPixelCNN:
         if self.zn != 2 * self.z_max + 1:
             raise ValueError("gate tables do not span the pre-activation clamp")
         # tanh(a) sigmoid(b) for every (a, b): the gate formula evaluated once per pair
-        self.gate_tab = ((tanh[:, None] * sig[None, :] * G_MAX + (1 << 23)) >> 24
+        self.gate_tab = ((tanh[:, None] * sig[None, :] * gm + (1 << 23)) >> 24
                          ).reshape(-1).to(torch.int32)                          # (zn^2,)
 
     # --- shared arithmetic -------------------------------------------------------------
     def _tanh_sig(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
-        """Requantised pre-activations (1/z_one steps) -> tanh(a) sigmoid(b) in 1/127, |g| <= 127,
-        int32: ``(TANH[a] * SIG[b] * 127 + 2^23) >> 24`` read from ``gate_tab`` (one gather)."""
+        """Requantised pre-activations (1/z_one steps) -> tanh(a) sigmoid(b) in 1/g_max,
+        |g| <= g_max, int32: ``(TANH[a] * SIG[b] * g_max + 2^23) >> 24`` read from ``gate_tab``
+        (one gather)."""
         zm = self.z_max
         a, b = z_a.clamp(-zm, zm), z_b.clamp(-zm, zm)
         idx = torch.add(b, a, alpha=self.zn).add_(zm * self.zn + zm)
         return self.gate_tab.index_select(0, idx.reshape(-1)).view(idx.shape)
 
-    @staticmethod
-    def _update(r: torch.Tensor, sk: torch.Tensor, h: torch.Tensor | None, skip):
+    def _update(self, r: torch.Tensor, sk: torch.Tensor, h: torch.Tensor | None, skip):
         """Residual and skip terms -> (new h stream, new skip sum), both clamped."""
         h_new = r if h is None else h + r.clamp(-2 * A_MAX, 2 * A_MAX)
-        sk = sk.clamp(-4 * S_MAX, 4 * S_MAX)
+        sk = sk.clamp(-4 * self.s_max, 4 * self.s_max)
         return h_new.clamp(-A_MAX, A_MAX), sk if skip is None else skip + sk
 
     def _gate(self, lin: _Lin, acc: torch.Tensor) -> torch.Tensor:
@@ -341,9 +345,9 @@ class IntPixelCNN:
         """(n, F) skip sum -> (n, C, 256) logits; with ``channel`` c: (n, (c+1) F/C) skip of
         groups <= c -> (n, 256) logits of channel c. ``nbrs``: (n, C*6) causal neighbour
         patch (q values, rows y-1..y x cols x-1..x+1) for the Laplace models' linear term."""
-        s = skip.clamp(0, S_MAX)
+        s = skip.clamp(0, self.s_max)
         if channel is None:
-            raw = self.head2(self.head1(s).clamp(0, S_MAX))
+            raw = self.head2(self.head1(s).clamp(0, self.s_max))
             c = self.C
             out = raw[:, :256 * c].reshape(-1, c, 256)
             if self.cfg.laplace:
@@ -351,7 +355,7 @@ class IntPixelCNN:
                 return self._laplace(out, mu[..., None], raw[:, 257 * c:, None])
             return out.clamp(-LOGIT_MAX, LOGIT_MAX)
         n_c = s.shape[1]
-        o = self._pre(self.head1, ("h1", channel), n_c, n_c)(s).clamp(0, S_MAX)
+        o = self._pre(self.head1, ("h1", channel), n_c, n_c)(s).clamp(0, self.s_max)
         raw = self._pre(self.head2_c[channel], ("h2", channel), n_c, 258 if self.beta is not None
                         else 256)(o)
         if self.cfg.laplace:

@@ -134,7 +134,8 @@ def train(a) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rec = dict(RECIPES[a.recipe])
     rec.update({k: v for k, v in (("batch", a.batch), ("crop", a.crop)) if v})
-    cfg = PixelCNNConfig(**rec["cfg"], **({"z_one": a.z_one} if a.z_one else {}))
+    grid = {k: v for k, v in (("z_one", a.z_one), ("g_max", a.g_max), ("s_one", a.s_one)) if v}
+    cfg = PixelCNNConfig(**{**rec["cfg"], **grid})
     dev = torch.device(a.device)
     data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
@@ -142,7 +143,7 @@ def train(a) -> None:
     base_lr = a.lr or rec["lr"]
     settings = {"lr": base_lr, "qat": a.qat, "batch": rec["batch"],
                 **({"crop": rec["crop"]} if "crop" in rec else {}),
-                "z_one": cfg.z_one, "seed": a.seed,
+                "z_one": cfg.z_one, "g_max": cfg.g_max, "s_one": cfg.s_one, "seed": a.seed,
                 **({"minutes": a.minutes} if a.minutes else {"steps": a.steps})}
     if a.resume and (out / "last.safetensors").exists():
         model, step, info = load_ckpt(out / "last.safetensors")
@@ -205,8 +206,10 @@ def init_model(spec: str, cfg: PixelCNNConfig) -> tuple[PixelCNN, str]:
     from ..models import build_float_model
     info = zoo.resolve(spec)
     lm = zoo.load(info)
-    # the gate grid (z_one) may differ: the float network is the same, QAT moves it to ours
-    if lm.arch != "pixelcnn" or replace(PixelCNNConfig(**lm.config), z_one=cfg.z_one) != cfg:
+    # the grid (z_one, g_max, s_one) may differ: the float network is the same, QAT moves it
+    # to ours
+    grid = {"z_one": cfg.z_one, "g_max": cfg.g_max, "s_one": cfg.s_one}
+    if lm.arch != "pixelcnn" or replace(PixelCNNConfig(**lm.config), **grid) != cfg:
         raise SystemExit(f"--init {spec}: its architecture is not this recipe's "
                          f"({lm.arch} {lm.config} vs {asdict(cfg)})")
     model = PixelCNN(cfg)
@@ -235,6 +238,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--z-one", type=int, default=0,
                     help="gate pre-activations in 1/Z steps (0: the config default, 32; the "
                          "rounding cost measured on the MNIST model: 0.8%% at 32)")
+    ap.add_argument("--g-max", type=int, default=0,
+                    help="gate outputs in 1/G steps, G <= 255 (0: the config default, 127)")
+    ap.add_argument("--s-one", type=int, default=0,
+                    help="skip sum and head hidden layer in 1/S steps (0: the config default, "
+                         "32; scripts/pixelcnn_rounding.py measures what each grid costs)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default=None, help="start from this model's weights (registry "
                     "name or .safetensors path)")
