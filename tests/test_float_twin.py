@@ -127,6 +127,7 @@ def test_a_pixelcnn_run_records_its_settings_and_the_export_names_them(tmp_path,
     assert (trained.cfg.z_one, trained.cfg.g_max, trained.cfg.s_one) == (64, 255, 32)
     assert step == 2 and info["settings"] == {"lr": 5e-4, "qat": 0.5, "batch": 32, "z_one": 64,
                                               "g_max": 255, "s_one": 32, "seed": 0, "steps": 2}
+    assert load_ckpt(run / "float.safetensors")[2]["settings"] == info["settings"]  # pre-QAT
     line = recipe_line("mnist", step, info)
     assert ("--recipe mnist --lr 0.0005 --qat 0.5 --batch 32 --z-one 64 --g-max 255 --s-one 32 "
             "--seed 0 --steps 2") in line

@@ -173,7 +173,11 @@ def train(a) -> None:
         if not quant and progress() >= 1 - a.qat:
             quant = True
             save_ckpt(model, None, step, {"val_bits": evaluate(model, data.val, False),
-                                          "total_steps": total}, out / "float.safetensors")
+                                          "total_steps": total,
+                                          **({"init": init_label} if init_label else {}),
+                                          "settings": settings,
+                                          "minutes": done_min + (time.time() - t0) / 60},
+                      out / "float.safetensors")
         lr = base_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress())))
         for g in opt.param_groups:
             g["lr"] = lr
