@@ -152,14 +152,16 @@ def test_files_of_the_retired_charrnn_text_weights_still_decode(name, session):
     assert now["model"] == "charrnn-text" and now["weights"] != old["weights"]
 
 
-def test_files_of_the_retired_pixelcnn_photo_weights_still_decode(session):
-    """``legacy/parrots.png.pixelcnn-photo.v1.arc`` was written with the first pixelcnn-photo
-    weights (1/32 gate grid), retired when the model was trained further on the 1/64 grid
-    (registry entry ``pixelcnn-photo.v1``). It must decode to its example, pixel for pixel;
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_files_of_the_retired_pixelcnn_photo_weights_still_decode(version, session):
+    """``legacy/parrots.png.pixelcnn-photo.vK.arc`` were written with earlier pixelcnn-photo
+    weights, retired when the model was trained further (registry entries
+    ``pixelcnn-photo.v1``: 1/32 gate grid; ``.v2``: 1/64, gate outputs 1/127, skip 1/32; the
+    current one on 1/128, 1/255, 1/64). Each must decode to its example, pixel for pixel;
     today's file of the same image names the current weights."""
-    arc = (GOLDEN / "legacy" / "parrots.png.pixelcnn-photo.v1.arc").read_bytes()
+    arc = (GOLDEN / "legacy" / f"parrots.png.pixelcnn-photo.{version}.arc").read_bytes()
     old = arcodec.info(arc)
-    assert old["model"] == "pixelcnn-photo.v1"
+    assert old["model"] == f"pixelcnn-photo.{version}"
     out = arcodec.decompress_bytes(arc, session=session).data
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(out))),
                           np.asarray(Image.open(EXAMPLES / "parrots.png")))
