@@ -12,9 +12,9 @@ spend most of their pixels). Kinds of rounding: ``weights``, ``gate``, ``h`` (th
 ``laplace`` (its mean, log-rate, rate and the distance term). Last, the same float network on
 finer grids (config fields ``g_max``, ``s_one``, ``z_one``), before any training on them.
 
-float64 on the CPU; about 2.5 minutes per line for 2,000 digits on 2 cores. The README's
-figures for pixelcnn-mnist.v2 (1/32 grid; its "hs" line is today's h and skip together) come
-from it.
+float64 on the CPU; about 2.5 minutes per line for 2,000 digits on 2 cores, 10 minutes in all
+for 128 photo crops. The README's figures for pixelcnn-mnist.v2 (1/32 grid; its "hs" line is
+today's h and skip together) and pixelcnn-photo.v2 (``--n 128``) come from it.
 """
 from __future__ import annotations
 
