@@ -13,7 +13,8 @@ def build_int_model(arch: str, config: dict, tensors: dict[str, torch.Tensor],
     """Integer-exact model for coding from a weight file's arch, config and tensors.
     ``dtype``: the type of the exact products; None takes the model's fastest (MADE:
     float64, one pass; PixelCNN: float32, one pass, where its bounds allow, else float64;
-    char-RNN: int8 with int32 sums on a CPU where they are exact, else float32). Results are identical for any choice.
+    char-RNN: int8 with int32 sums on a CPU where they are exact, else float32). Results are
+    identical for any choice.
     ``adapt_shift``: build the adaptive char-RNN (learns while coding; one object per file);
     ``adapt_reachable``: its update rule (False: the first one, for old files)."""
     if arch == "made":
