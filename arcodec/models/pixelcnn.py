@@ -32,8 +32,9 @@ Quantisation grid (QAT mirrors it; ``pixelcnn_int`` computes on it exactly):
   gate pre-activations: 1/z_one steps clamped to [-8, 8] (the LUT index);
   h stream: unit 1/32, |q| <= 127; skip sum and Head1 output: unit 1/s_one, clamped to
   [0, 8) (0 <= q <= s_max = 8 s_one - 1); per layer, skip terms to +-4 s_max;
-  ``z_one``, ``g_max`` and ``s_one`` are config fields (defaults 32, 127, 32: the models made
-  before they were fields; pixelcnn-mnist v3 and pixelcnn-photo v2 have z_one 64);
+  ``z_one``, ``g_max`` and ``s_one`` are config fields (``GRID``; defaults 32, 127, 32: the
+  models made before they were fields; pixelcnn-mnist v3 has z_one 64, pixelcnn-photo v3
+  128, 255, 64);
   logits: 1/64 nat clamped to +-16 nats (Laplace: mu in 1/16 levels, t in 1/32 steps on
   [-5, 3) indexing a Q16 table of exp(t)). Weights: int8 per output row of the *effective*
   weights (weights times the unit of their input), so one product per layer, one rescale.
@@ -53,9 +54,8 @@ G_MAX = 127         # gate outputs: q / 127 (``g_max``'s default)
 Z_ONE = 32          # gate pre-activations in 1/32 steps (``z_one``'s default) ...
 Z_MAX = 8 * Z_ONE   # ... clamped to [-8, 8]
 H_ONE = 32          # h stream in 1/32 units, |q| <= 127
-S_ONE = 32          # skip sum / head hidden in 1/32 units (``s_one``'s default) ...
+S_ONE = 32          # skip sum / head hidden in 1/32 units (``s_one``'s default)
 A_MAX = 127         # |h stream| bound in its units
-S_MAX = 8 * S_ONE - 1   # ... 0 <= q <= 255: the skip / head hidden bound in its units
 LUT_Q = 12          # tanh / sigmoid tables in Q12
 LOGIT_ONE = 64
 LOGIT_MAX = 16 * LOGIT_ONE
@@ -64,6 +64,9 @@ MU_SCALE = 128              # mean = 128 * head output (so O(1) weights reach an
 MU_MIN, MU_MAX = -16 * MU_ONE, 271 * MU_ONE
 T_ONE, T_OFF, T_N = 32, 160, 256   # log-rate t in 1/32 steps: index t*32 + 160 in [0, 255]
 BETA_BITS = 16              # rate exp(t) in Q16
+
+
+GRID = ("z_one", "g_max", "s_one")   # the config fields that set the quantisation grid
 
 
 @dataclass
@@ -129,10 +132,10 @@ class GatedLayer(nn.Module):
     """One vertical + horizontal gated layer with residual and skip outputs."""
 
     def __init__(self, c_in: int, hidden: int, groups: int, r: int, first: bool,
-                 z_one: int = Z_ONE, g_max: int = G_MAX, s_one: int = S_ONE):
+                 cfg: PixelCNNConfig):
         super().__init__()
         f2 = 2 * hidden
-        self.r, self.first, self.z_one, self.g_max, self.s_one = r, first, z_one, g_max, s_one
+        self.r, self.first, self.cfg = r, first, cfg      # cfg: the grid (z_one, g_max, s_one)
         self.v = nn.Conv2d(c_in, f2, (r + 1, 2 * r + 1))
         self.h = nn.Conv2d(c_in, f2, (1, r + 1))
         self.link = nn.Conv2d(hidden, f2, 1, bias=False)
@@ -152,7 +155,7 @@ class GatedLayer(nn.Module):
         nn.init.zeros_(self.res.bias)
 
     def forward(self, v, h, quant: bool, bits: int):
-        gm, so = self.g_max, self.s_one
+        gm, so, zo = self.cfg.g_max, self.cfg.s_one, self.cfg.z_one
         u_in = U_IMG if self.first else 1 / gm
         u_h = U_IMG if self.first else 1 / H_ONE
         r = self.r
@@ -166,15 +169,16 @@ class GatedLayer(nn.Module):
             wh, wl = fq_rows([wh, wl], [u_h, 1 / gm], bits)
             (wr,) = fq_rows([wr], [1 / gm], bits)
             (ws,) = fq_rows([ws], [1 / gm], bits)
-        v_new = gate(Fn.conv2d(Fn.pad(v, (r, r, r, 0)), wv, self.v.bias), quant, self.z_one, gm)
+        v_new = gate(Fn.conv2d(Fn.pad(v, (r, r, r, 0)), wv, self.v.bias), quant, zo, gm)
         v_down = Fn.pad(v_new, (0, 0, 1, 0))[:, :, :-1]
         pre = Fn.conv2d(Fn.pad(h, (r, 0, 0, 0)), wh, self.h.bias) + Fn.conv2d(v_down, wl)
-        g = gate(pre, quant, self.z_one, gm)
+        g = gate(pre, quant, zo, gm)
         res = Fn.conv2d(g, wr, self.res.bias)
         h_new = res if self.first else h + _q(res, H_ONE, -2 * A_MAX, 2 * A_MAX, quant)
         h_new = _q(h_new, H_ONE, -A_MAX, A_MAX, quant)
         skip = Fn.conv2d(g, ws, self.skip.bias)
-        return v_new, h_new, _q(skip, so, -4 * (8 * so - 1), 4 * (8 * so - 1), quant)
+        s_max = self.cfg.s_max
+        return v_new, h_new, _q(skip, so, -4 * s_max, 4 * s_max, quant)
 
 
 def gate(pre: torch.Tensor, quant: bool, z_one: int = Z_ONE, g_max: int = G_MAX) -> torch.Tensor:
@@ -203,7 +207,7 @@ class PixelCNN(nn.Module):
         self.cfg = cfg
         c, f = cfg.channels, cfg.hidden
         self.layers = nn.ModuleList(
-            GatedLayer(c if i == 0 else f, f, c, r, i == 0, cfg.z_one, cfg.g_max, cfg.s_one)
+            GatedLayer(c if i == 0 else f, f, c, r, i == 0, cfg)
             for i, r in enumerate(cfg.radii))
         self.head1 = nn.Conv2d(f, f, 1)
         n_out = 256 * c + (2 * c if cfg.laplace else 0)

@@ -32,7 +32,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from ..models.pixelcnn import PixelCNN, PixelCNNConfig
+from ..models.pixelcnn import GRID, PixelCNN, PixelCNNConfig
 from .data import data_dir, mnist
 
 N_VAL_MNIST = 5000
@@ -134,8 +134,7 @@ def train(a) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rec = dict(RECIPES[a.recipe])
     rec.update({k: v for k, v in (("batch", a.batch), ("crop", a.crop)) if v})
-    grid = {k: v for k, v in (("z_one", a.z_one), ("g_max", a.g_max), ("s_one", a.s_one)) if v}
-    cfg = PixelCNNConfig(**{**rec["cfg"], **grid})
+    cfg = PixelCNNConfig(**{**rec["cfg"], **{k: getattr(a, k) for k in GRID if getattr(a, k)}})
     dev = torch.device(a.device)
     data = Sampler(a.recipe, a.data_dir, a.seed, rec.get("crop"))
     done_min = 0.0
@@ -143,7 +142,7 @@ def train(a) -> None:
     base_lr = a.lr or rec["lr"]
     settings = {"lr": base_lr, "qat": a.qat, "batch": rec["batch"],
                 **({"crop": rec["crop"]} if "crop" in rec else {}),
-                "z_one": cfg.z_one, "g_max": cfg.g_max, "s_one": cfg.s_one, "seed": a.seed,
+                **{k: getattr(cfg, k) for k in GRID}, "seed": a.seed,
                 **({"minutes": a.minutes} if a.minutes else {"steps": a.steps})}
     if a.resume and (out / "last.safetensors").exists():
         model, step, info = load_ckpt(out / "last.safetensors")
@@ -212,7 +211,7 @@ def init_model(spec: str, cfg: PixelCNNConfig) -> tuple[PixelCNN, str]:
     lm = zoo.load(info)
     # the grid (z_one, g_max, s_one) may differ: the float network is the same, QAT moves it
     # to ours
-    grid = {"z_one": cfg.z_one, "g_max": cfg.g_max, "s_one": cfg.s_one}
+    grid = {k: getattr(cfg, k) for k in GRID}
     if lm.arch != "pixelcnn" or replace(PixelCNNConfig(**lm.config), **grid) != cfg:
         raise SystemExit(f"--init {spec}: its architecture is not this recipe's "
                          f"({lm.arch} {lm.config} vs {asdict(cfg)})")
